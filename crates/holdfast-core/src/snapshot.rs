@@ -1,0 +1,611 @@
+//! The engine's input: every billing record in columnar arrays with dense integer ids.
+//!
+//! A store (or a test, or the simulator) feeds a [`SnapshotBuilder`] row by row with borrowed strings; the
+//! builder interns ids into dense `u32`s and appends to columns, so loading millions of lines allocates only
+//! once per distinct id. Order of feeding: customers, plans, discounts, subscriptions, items, invoices, lines
+//! (lines refer to invoices). Row order within a table must be deterministic (stores load by source key), so
+//! results are identical whatever order the data was imported in.
+use crate::fx::Rate;
+use crate::money::Currency;
+use crate::records::*;
+use crate::time::{day_of, Ts};
+use std::collections::HashMap;
+
+/// Absent reference.
+pub const NONE: u32 = u32::MAX;
+
+/// String ↔ dense id.
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    map: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        let b: Box<str> = s.into();
+        self.names.push(b.clone());
+        self.map.insert(b, i);
+        i
+    }
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.map.get(s).copied()
+    }
+    pub fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// One version of one customer attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AttrVersion {
+    pub customer: u32,
+    pub key: u32,
+    pub valid_from: Ts,
+    pub value: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Customers {
+    pub ids: Interner,
+    pub created_at: Vec<Option<Ts>>,
+    pub name: Vec<Option<Box<str>>>,
+    /// Attribute names and the dictionary of attribute values.
+    pub attr_keys: Interner,
+    pub attr_values: Interner,
+    /// Sorted by `(customer, key, valid_from)` after [`SnapshotBuilder::finish`].
+    pub attrs: Vec<AttrVersion>,
+}
+
+impl Customers {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+    /// Attribute `key` of `customer` as of `t` (the latest version with `valid_from ≤ t`, else the first).
+    pub fn attr_at(&self, customer: u32, key: u32, t: Ts) -> Option<u32> {
+        let lo = self.attrs.partition_point(|a| (a.customer, a.key) < (customer, key));
+        let hi = self.attrs.partition_point(|a| (a.customer, a.key) <= (customer, key));
+        let vs = &self.attrs[lo..hi];
+        if vs.is_empty() {
+            return None;
+        }
+        let i = vs.partition_point(|a| a.valid_from <= t);
+        Some(if i == 0 { vs[0].value } else { vs[i - 1].value })
+    }
+    /// All versions of attribute `key` of `customer`, oldest first.
+    pub fn attr_versions(&self, customer: u32, key: u32) -> &[AttrVersion] {
+        let lo = self.attrs.partition_point(|a| (a.customer, a.key) < (customer, key));
+        let hi = self.attrs.partition_point(|a| (a.customer, a.key) <= (customer, key));
+        &self.attrs[lo..hi]
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Plans {
+    pub ids: Interner,
+    pub name: Vec<Option<Box<str>>>,
+    pub currency: Vec<Currency>,
+    pub amount: Vec<i64>,
+    pub price_type: Vec<PriceType>,
+    pub interval: Vec<Option<Interval>>,
+    pub interval_count: Vec<u32>,
+    pub usage_type: Vec<UsageType>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Discounts {
+    pub ids: Interner,
+    pub duration: Vec<DiscountDuration>,
+    pub percent_off_milli: Vec<Option<i64>>,
+    pub amount_off: Vec<Option<i64>>,
+    pub end: Vec<Option<Ts>>,
+}
+
+/// Subscriptions, including implicit ones that only lines refer to (their `status` is `None`: the source
+/// has no lifecycle facts, so the subscription ends with its last service period).
+#[derive(Clone, Debug, Default)]
+pub struct Subscriptions {
+    pub ids: Interner,
+    pub customer: Vec<u32>,
+    pub status: Vec<Option<SubscriptionStatus>>,
+    pub created_at: Vec<Option<Ts>>,
+    pub started_at: Vec<Option<Ts>>,
+    pub trial_start: Vec<Option<Ts>>,
+    pub trial_end: Vec<Option<Ts>>,
+    pub cancel_at_period_end: Vec<bool>,
+    pub cancel_at: Vec<Option<Ts>>,
+    pub canceled_at: Vec<Option<Ts>>,
+    pub ended_at: Vec<Option<Ts>>,
+    pub unpaid_since: Vec<Option<Ts>>,
+    pub pause_start: Vec<Option<Ts>>,
+    pub pause_end: Vec<Option<Ts>>,
+}
+
+impl Subscriptions {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+    fn push_implicit(&mut self, customer: u32) {
+        self.customer.push(customer);
+        self.status.push(None);
+        for v in [
+            &mut self.created_at,
+            &mut self.started_at,
+            &mut self.trial_start,
+            &mut self.trial_end,
+            &mut self.cancel_at,
+            &mut self.canceled_at,
+            &mut self.ended_at,
+            &mut self.unpaid_since,
+            &mut self.pause_start,
+            &mut self.pause_end,
+        ] {
+            v.push(None);
+        }
+        self.cancel_at_period_end.push(false);
+    }
+}
+
+/// Versions of subscription items (price × quantity over time).
+#[derive(Clone, Debug, Default)]
+pub struct Items {
+    pub ids: Interner,
+    pub subscription: Vec<u32>,
+    pub item: Vec<u32>,
+    pub plan: Vec<u32>,
+    pub quantity: Vec<i64>,
+    pub valid_from: Vec<Ts>,
+    pub valid_to: Vec<Option<Ts>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Invoices {
+    pub ids: Interner,
+    pub customer: Vec<u32>,
+    pub currency: Vec<Currency>,
+    pub status: Vec<InvoiceStatus>,
+    pub issued_at: Vec<Ts>,
+    pub due_at: Vec<Option<Ts>>,
+    pub paid_at: Vec<Option<Ts>>,
+    pub total: Vec<i64>,
+    pub amount_paid: Vec<i64>,
+    pub amount_refunded: Vec<i64>,
+}
+
+impl Invoices {
+    pub fn len(&self) -> usize {
+        self.customer.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.customer.is_empty()
+    }
+}
+
+/// Line flags.
+pub const LINE_RECURRING: u8 = 1;
+pub const LINE_PRORATED: u8 = 2;
+pub const LINE_HAS_PERIOD: u8 = 4;
+
+/// Invoice lines, one column per field. Lines carry no string id: the engine identifies them by index.
+/// Instants of lines without a service period are 0 and the flag `LINE_HAS_PERIOD` is unset.
+#[derive(Clone, Debug, Default)]
+pub struct Lines {
+    pub invoice: Vec<u32>,
+    pub subscription: Vec<u32>,
+    /// Item key (interned in `Snapshot::item_keys`); lines of one item supersede each other.
+    pub item: Vec<u32>,
+    pub plan: Vec<u32>,
+    pub flags: Vec<u8>,
+    pub period_start: Vec<Ts>,
+    pub period_end: Vec<Ts>,
+    pub amount: Vec<i64>,
+    pub tax_inclusive: Vec<i64>,
+    pub quantity: Vec<i64>,
+    /// Sparse: `(line, discount, amount)`, in line order.
+    pub discounts: Vec<(u32, u32, i64)>,
+}
+
+impl Lines {
+    pub fn len(&self) -> usize {
+        self.invoice.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.invoice.is_empty()
+    }
+}
+
+/// Everything the engine needs, columnar.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub customers: Customers,
+    pub plans: Plans,
+    pub discounts: Discounts,
+    pub subscriptions: Subscriptions,
+    pub items: Items,
+    pub item_keys: Interner,
+    pub invoices: Invoices,
+    pub lines: Lines,
+    /// `(UTC day, base, quote, rate)`.
+    pub fx_rates: Vec<(i32, Currency, Currency, Rate)>,
+}
+
+/// A line as a store reads it, with borrowed ids.
+#[derive(Clone, Copy, Debug)]
+pub struct LineRow<'a> {
+    pub invoice_id: &'a str,
+    pub subscription_id: Option<&'a str>,
+    pub item_id: Option<&'a str>,
+    pub plan_id: Option<&'a str>,
+    pub price_type: PriceType,
+    pub period_start: Option<Ts>,
+    pub period_end: Option<Ts>,
+    pub amount: i64,
+    pub tax_inclusive: i64,
+    pub quantity: i64,
+    pub prorated: bool,
+}
+
+/// An invoice as a store reads it, with borrowed ids.
+#[derive(Clone, Copy, Debug)]
+pub struct InvoiceRow<'a> {
+    pub id: &'a str,
+    pub customer_id: &'a str,
+    pub currency: Currency,
+    pub status: InvoiceStatus,
+    pub issued_at: Ts,
+    pub due_at: Option<Ts>,
+    pub paid_at: Option<Ts>,
+    pub total: i64,
+    pub amount_paid: i64,
+    pub amount_refunded: i64,
+}
+
+/// Builds a [`Snapshot`] from rows. References to unknown ids create the referenced entity implicitly
+/// (a customer known only from invoices still counts), so the engine never sees a dangling id.
+#[derive(Default)]
+pub struct SnapshotBuilder {
+    s: Snapshot,
+    scratch: String,
+}
+
+impl SnapshotBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(customers: usize, invoices: usize, lines: usize) -> Self {
+        let mut b = Self::default();
+        b.s.customers.created_at.reserve(customers);
+        let inv = &mut b.s.invoices;
+        inv.customer.reserve(invoices);
+        inv.currency.reserve(invoices);
+        inv.status.reserve(invoices);
+        inv.issued_at.reserve(invoices);
+        inv.due_at.reserve(invoices);
+        inv.paid_at.reserve(invoices);
+        inv.total.reserve(invoices);
+        inv.amount_paid.reserve(invoices);
+        inv.amount_refunded.reserve(invoices);
+        let l = &mut b.s.lines;
+        l.invoice.reserve(lines);
+        l.subscription.reserve(lines);
+        l.item.reserve(lines);
+        l.plan.reserve(lines);
+        l.flags.reserve(lines);
+        l.period_start.reserve(lines);
+        l.period_end.reserve(lines);
+        l.amount.reserve(lines);
+        l.tax_inclusive.reserve(lines);
+        l.quantity.reserve(lines);
+        b
+    }
+
+    fn customer_idx(&mut self, id: &str) -> u32 {
+        let c = &mut self.s.customers;
+        let i = c.ids.intern(id);
+        if i as usize == c.created_at.len() {
+            c.created_at.push(None);
+            c.name.push(None);
+        }
+        i
+    }
+
+    pub fn customer(&mut self, r: &CustomerRecord) {
+        let i = self.customer_idx(&r.id);
+        let c = &mut self.s.customers;
+        if r.valid_from.is_none() || c.created_at[i as usize].is_none() {
+            if r.created_at.is_some() {
+                c.created_at[i as usize] = r.created_at;
+            }
+            if let Some(n) = &r.name {
+                c.name[i as usize] = Some(n.as_str().into());
+            }
+        }
+        let from = r.valid_from.unwrap_or(i64::MIN);
+        for (k, v) in &r.attributes {
+            let key = c.attr_keys.intern(k);
+            let value = c.attr_values.intern(v);
+            c.attrs.push(AttrVersion { customer: i, key, valid_from: from, value });
+        }
+    }
+
+    pub fn plan(&mut self, r: &PlanRecord) {
+        let p = &mut self.s.plans;
+        let i = p.ids.intern(&r.id) as usize;
+        if i < p.currency.len() {
+            return; // duplicate id: the first (by key order) wins; stores never produce duplicates
+        }
+        p.name.push(r.name.as_deref().map(Into::into));
+        p.currency.push(r.currency);
+        p.amount.push(r.amount);
+        p.price_type.push(r.price_type);
+        p.interval.push(r.interval);
+        p.interval_count.push(r.interval_count.max(1));
+        p.usage_type.push(r.usage_type);
+    }
+
+    pub fn discount(&mut self, r: &DiscountRecord) {
+        let d = &mut self.s.discounts;
+        let i = d.ids.intern(&r.id) as usize;
+        if i < d.duration.len() {
+            return;
+        }
+        d.duration.push(r.duration);
+        d.percent_off_milli.push(r.percent_off_milli);
+        d.amount_off.push(r.amount_off);
+        d.end.push(r.end);
+    }
+
+    fn discount_idx(&mut self, id: &str) -> u32 {
+        let d = &mut self.s.discounts;
+        let i = d.ids.intern(id);
+        if i as usize == d.duration.len() {
+            // Unknown discount: treat as applying forever (the conservative reading of "a discount").
+            d.duration.push(DiscountDuration::Forever);
+            d.percent_off_milli.push(None);
+            d.amount_off.push(None);
+            d.end.push(None);
+        }
+        i
+    }
+
+    fn subscription_idx(&mut self, id: &str, customer: u32) -> u32 {
+        let s = &mut self.s.subscriptions;
+        let i = s.ids.intern(id);
+        if i as usize == s.customer.len() {
+            s.push_implicit(customer);
+        }
+        i
+    }
+
+    pub fn subscription(&mut self, r: &SubscriptionRecord) {
+        let c = self.customer_idx(&r.customer_id);
+        let i = self.subscription_idx(&r.id, c) as usize;
+        let s = &mut self.s.subscriptions;
+        s.customer[i] = c;
+        s.status[i] = Some(r.status);
+        s.created_at[i] = r.created_at;
+        s.started_at[i] = r.started_at;
+        s.trial_start[i] = r.trial_start;
+        s.trial_end[i] = r.trial_end;
+        s.cancel_at_period_end[i] = r.cancel_at_period_end;
+        s.cancel_at[i] = r.cancel_at;
+        s.canceled_at[i] = r.canceled_at;
+        s.ended_at[i] = r.ended_at;
+        s.unpaid_since[i] = r.unpaid_since;
+        s.pause_start[i] = r.pause_start;
+        s.pause_end[i] = r.pause_end;
+    }
+
+    fn plan_idx(&mut self, id: &str) -> u32 {
+        // Lines may name prices the source never listed; they are then treated as of unknown interval.
+        self.s.plans.ids.get(id).unwrap_or(NONE)
+    }
+
+    pub fn subscription_item(&mut self, r: &SubscriptionItemRecord) {
+        let sub = match self.s.subscriptions.ids.get(&r.subscription_id) {
+            Some(s) => s,
+            None => return, // items of unknown subscriptions carry no customer; importers reject them
+        };
+        let plan = self.plan_idx(&r.plan_id);
+        let item = self.s.item_keys.intern(&r.id);
+        let it = &mut self.s.items;
+        it.ids.intern(&r.id);
+        it.subscription.push(sub);
+        it.item.push(item);
+        it.plan.push(plan);
+        it.quantity.push(r.quantity);
+        it.valid_from.push(r.valid_from);
+        it.valid_to.push(r.valid_to);
+    }
+
+    pub fn invoice(&mut self, r: InvoiceRow<'_>) {
+        let c = self.customer_idx(r.customer_id);
+        let inv = &mut self.s.invoices;
+        let i = inv.ids.intern(r.id) as usize;
+        if i < inv.customer.len() {
+            return;
+        }
+        inv.customer.push(c);
+        inv.currency.push(r.currency);
+        inv.status.push(r.status);
+        inv.issued_at.push(r.issued_at);
+        inv.due_at.push(r.due_at);
+        inv.paid_at.push(r.paid_at);
+        inv.total.push(r.total);
+        inv.amount_paid.push(r.amount_paid);
+        inv.amount_refunded.push(r.amount_refunded);
+    }
+
+    pub fn invoice_record(&mut self, r: &InvoiceRecord) {
+        self.invoice(InvoiceRow {
+            id: &r.id,
+            customer_id: &r.customer_id,
+            currency: r.currency,
+            status: r.status,
+            issued_at: r.issued_at,
+            due_at: r.due_at,
+            paid_at: r.paid_at,
+            total: r.total,
+            amount_paid: r.amount_paid,
+            amount_refunded: r.amount_refunded,
+        });
+    }
+
+    /// Adds a line; returns `Err` naming the invoice if it is unknown (lines must follow their invoices).
+    pub fn line<'a>(&mut self, r: LineRow<'a>, discounts: impl IntoIterator<Item = (&'a str, i64)>) -> Result<u32, String> {
+        let inv = self.s.invoices.ids.get(r.invoice_id).ok_or_else(|| format!("line refers to unknown invoice {:?}", r.invoice_id))?;
+        let customer = self.s.invoices.customer[inv as usize];
+        let plan = r.plan_id.map(|p| self.plan_idx(p)).unwrap_or(NONE);
+        let sub = match r.subscription_id {
+            Some(s) => self.subscription_idx(s, customer),
+            None if r.price_type == PriceType::Recurring => {
+                // A recurring charge without a subscription: one implicit subscription per customer and price.
+                self.scratch.clear();
+                self.scratch.push_str("\u{1}");
+                self.scratch.push_str(self.s.customers.ids.name(customer));
+                self.scratch.push('\u{1}');
+                self.scratch.push_str(r.plan_id.unwrap_or(""));
+                let key = std::mem::take(&mut self.scratch);
+                let i = self.subscription_idx(&key, customer);
+                self.scratch = key;
+                i
+            }
+            None => NONE,
+        };
+        let item = match (r.item_id, sub) {
+            (Some(it), _) => self.s.item_keys.intern(it),
+            (None, NONE) => NONE,
+            (None, s) => {
+                // Without an item id the subscription is the item.
+                self.scratch.clear();
+                self.scratch.push_str("\u{2}");
+                self.scratch.push_str(self.s.subscriptions.ids.name(s));
+                let key = std::mem::take(&mut self.scratch);
+                let i = self.s.item_keys.intern(&key);
+                self.scratch = key;
+                i
+            }
+        };
+        let mut flags = 0u8;
+        if r.price_type == PriceType::Recurring {
+            flags |= LINE_RECURRING;
+        }
+        if r.prorated {
+            flags |= LINE_PRORATED;
+        }
+        let (a, b) = match (r.period_start, r.period_end) {
+            (Some(a), Some(b)) => {
+                flags |= LINE_HAS_PERIOD;
+                (a, b)
+            }
+            _ => (0, 0),
+        };
+        let l = &mut self.s.lines;
+        let idx = l.invoice.len() as u32;
+        l.invoice.push(inv);
+        l.subscription.push(sub);
+        l.item.push(item);
+        l.plan.push(plan);
+        l.flags.push(flags);
+        l.period_start.push(a);
+        l.period_end.push(b);
+        l.amount.push(r.amount);
+        l.tax_inclusive.push(r.tax_inclusive);
+        l.quantity.push(r.quantity);
+        for (d, amt) in discounts {
+            let di = self.discount_idx(d);
+            self.s.lines.discounts.push((idx, di, amt));
+        }
+        Ok(idx)
+    }
+
+    pub fn line_record(&mut self, r: &InvoiceLineRecord) -> Result<u32, String> {
+        self.line(
+            LineRow {
+                invoice_id: &r.invoice_id,
+                subscription_id: r.subscription_id.as_deref(),
+                item_id: r.item_id.as_deref(),
+                plan_id: r.plan_id.as_deref(),
+                price_type: r.price_type,
+                period_start: r.period_start,
+                period_end: r.period_end,
+                amount: r.amount,
+                tax_inclusive: r.tax_inclusive,
+                quantity: r.quantity,
+                prorated: r.prorated,
+            },
+            r.discounts.iter().map(|d| (d.discount_id.as_str(), d.amount)),
+        )
+    }
+
+    pub fn fx_rate(&mut self, day: i32, base: Currency, quote: Currency, rate: Rate) {
+        self.s.fx_rates.push((day, base, quote, rate));
+    }
+
+    pub fn finish(mut self) -> Snapshot {
+        self.s.customers.attrs.sort_unstable();
+        self.s.fx_rates.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+        self.s
+    }
+}
+
+impl Snapshot {
+    /// Builds a snapshot from an in-memory data set. Records are ordered by source key first, so the result
+    /// does not depend on the order of the vectors (import-order invariance, spec §11.9).
+    pub fn from_dataset(d: &Dataset) -> Result<Snapshot, String> {
+        fn sorted<T, K: Ord>(v: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
+            let mut r: Vec<&T> = v.iter().collect();
+            r.sort_by_key(|x| key(x));
+            r
+        }
+        let mut b = SnapshotBuilder::with_capacity(d.customers.len(), d.invoices.len(), d.invoice_lines.len());
+        for c in sorted(&d.customers, |c| (c.id.clone(), c.valid_from)) {
+            b.customer(c);
+        }
+        for p in sorted(&d.plans, |p| p.id.clone()) {
+            b.plan(p);
+        }
+        for x in sorted(&d.discounts, |x| x.id.clone()) {
+            b.discount(x);
+        }
+        for s in sorted(&d.subscriptions, |s| s.id.clone()) {
+            b.subscription(s);
+        }
+        for it in sorted(&d.subscription_items, |i| (i.id.clone(), i.valid_from)) {
+            b.subscription_item(it);
+        }
+        for inv in sorted(&d.invoices, |i| i.id.clone()) {
+            b.invoice_record(inv);
+        }
+        for l in sorted(&d.invoice_lines, |l| l.id.clone()) {
+            b.line_record(l)?;
+        }
+        for r in sorted(&d.fx_rates, |r| (r.day, r.base, r.quote)) {
+            b.fx_rate(r.day, r.base, r.quote, r.rate);
+        }
+        Ok(b.finish())
+    }
+
+    /// UTC day of an instant (re-exported for engine code that indexes FX by day).
+    #[inline]
+    pub fn day(ts: Ts) -> i32 {
+        day_of(ts)
+    }
+}
