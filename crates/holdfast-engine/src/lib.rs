@@ -1,1 +1,216 @@
-//! placeholder
+//! Holdfast's metric engine: plain functions over an in-memory [`Snapshot`], no I/O.
+//!
+//! [`run`] computes, for one set of [`Settings`] and an `as_of` knowledge time:
+//! * the movement ledger ([`timeline::Change`] rows: new business, expansion, contraction, churn,
+//!   reactivation, FX-only), per customer, grouped and classified per spec §2.6;
+//! * every revenue KPI of spec §3 for each period of a grain, in total and per requested segmentation,
+//!   each with numerator, denominator, n and flags ([`result::KpiResult`]);
+//! * each customer's status and MRR at `as_of`.
+//!
+//! Customers are independent, so the work is split into chunks processed in parallel (rayon); results
+//! are merged in customer order, so output is identical whatever the thread count.
+//! Invariants (tested in `tests/`): MRR and customer-count roll-forward per period and segment, ledger
+//! sums to MRR, rates in range, import-order independence.
+pub mod kpis;
+pub mod line_mrr;
+pub mod result;
+pub mod segment;
+pub mod settings;
+pub mod timeline;
+
+use holdfast_core::snapshot::Snapshot;
+use holdfast_core::time::{Calendar, Period, Ts};
+use holdfast_core::Grain;
+use kpis::{Acc, Aggregation, Daily};
+use rayon::prelude::*;
+pub use result::{KpiResult, Value};
+pub use segment::SegmentBy;
+use segment::Segmenter;
+pub use settings::Settings;
+use timeline::{process_customer, Change, Ctx, CustomerStatus, Scratch};
+
+/// What to compute.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// Knowledge time; default: the latest instant in the data.
+    pub as_of: Option<Ts>,
+    pub grain: Grain,
+    /// First and last instant of the reported range; default: first service period to `as_of`.
+    pub from: Option<Ts>,
+    pub to: Option<Ts>,
+    /// Segmentations besides the total.
+    pub segment_by: Vec<SegmentBy>,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        RunSpec { as_of: None, grain: Grain::Month, from: None, to: None, segment_by: vec![] }
+    }
+}
+
+/// The KPIs of one segmentation (or the total).
+#[derive(Clone, Debug)]
+pub struct KpiTable {
+    pub segment_by: Option<String>,
+    pub results: Vec<KpiResult>,
+}
+
+impl KpiTable {
+    /// The result of `kpi` for `period` (label) and `segment` (`None` = total).
+    pub fn get(&self, kpi: &str, period: &str, segment: Option<&str>) -> Option<&KpiResult> {
+        self.results.iter().find(|r| r.kpi == kpi && r.period == period && r.segment.as_deref() == segment)
+    }
+}
+
+/// A customer's state at `as_of`.
+#[derive(Clone, Copy, Debug)]
+pub struct CustomerNow {
+    pub status: CustomerStatus,
+    pub mrr: i64,
+}
+
+/// Everything [`run`] computes.
+pub struct Run {
+    pub as_of: Ts,
+    pub settings_hash: String,
+    pub periods: Vec<Period>,
+    /// Ledger rows of all customers, by customer then time.
+    pub ledger: Vec<Change>,
+    pub tables: Vec<KpiTable>,
+    pub customers: Vec<CustomerNow>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Config(String),
+}
+
+/// The latest instant the data knows about: the default `as_of`.
+pub fn data_as_of(snap: &Snapshot) -> Option<Ts> {
+    let inv = &snap.invoices;
+    let subs = &snap.subscriptions;
+    let m = inv
+        .issued_at
+        .iter()
+        .copied()
+        .chain(inv.paid_at.iter().flatten().copied())
+        .chain(subs.ended_at.iter().flatten().copied())
+        .chain(subs.canceled_at.iter().flatten().copied())
+        .max();
+    m
+}
+
+fn data_start(snap: &Snapshot) -> Option<Ts> {
+    let l = &snap.lines;
+    (0..l.len()).filter(|&i| l.flags[i] & holdfast_core::snapshot::LINE_HAS_PERIOD != 0).map(|i| l.period_start[i]).min()
+}
+
+const CHUNK: usize = 2048;
+
+/// Computes the ledger and the KPI tables.
+pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, EngineError> {
+    let cfg = EngineError::Config;
+    let as_of = spec.as_of.or_else(|| data_as_of(snap)).unwrap_or(0);
+    let ctx = Ctx::new(snap, settings, as_of).map_err(cfg)?;
+    let cal = Calendar::new(spec.grain, &settings.timezone).map_err(cfg)?;
+    let from = spec.from.or_else(|| data_start(snap)).unwrap_or(as_of).min(as_of);
+    let to = spec.to.unwrap_or(as_of).max(from);
+    let periods = cal.periods(from, to + 1);
+    let month_cal = Calendar::new(Grain::Month, &settings.timezone).map_err(cfg)?;
+    // LTV needs the monthly churn of the 6 months before each period.
+    let months = month_cal.periods(month_start_minus(&month_cal, from, 6), to + 1);
+    let first = periods.first().map(|p| p.start).unwrap_or(from);
+
+    let mut aggs: Vec<(Aggregation, Aggregation)> = Vec::new();
+    let mut names: Vec<Option<String>> = vec![None];
+    aggs.push((Aggregation { periods: periods.clone(), seg: None }, Aggregation { periods: months.clone(), seg: None }));
+    for by in &spec.segment_by {
+        let mk = || Segmenter::new(by.clone(), snap, settings.reporting_currency, months.first().map(|m| m.start).unwrap_or(first).min(data_start(snap).unwrap_or(first)), as_of).map_err(cfg);
+        aggs.push((Aggregation { periods: periods.clone(), seg: Some(mk()?) }, Aggregation { periods: months.clone(), seg: Some(mk()?) }));
+        names.push(Some(by.name().to_string()));
+    }
+    let daily_on = settings.customer_churn_formula == settings::CustomerChurnFormula::DailySum;
+    let first_day = first.div_euclid(holdfast_core::time::SECS_PER_DAY);
+    let n_days = ((periods.last().map(|p| p.end).unwrap_or(first) - first).div_euclid(holdfast_core::time::SECS_PER_DAY) + 1).max(0) as usize;
+
+    let n = snap.customers.len();
+    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
+    struct ChunkOut {
+        ledger: Vec<Change>,
+        customers: Vec<CustomerNow>,
+        accs: Vec<(Vec<Acc>, Vec<Acc>)>,
+        daily: Vec<Option<Daily>>,
+    }
+    let new_accs = || aggs.iter().map(|(a, m)| (vec![Acc::default(); a.periods.len() * a.groups()], vec![Acc::default(); m.periods.len() * m.groups()])).collect::<Vec<_>>();
+    let new_daily = || {
+        aggs.iter()
+            .map(|(a, _)| daily_on.then(|| Daily { first_day, days: n_days, a: vec![0; n_days * a.groups()], lost: vec![0; n_days * a.groups()] }))
+            .collect::<Vec<_>>()
+    };
+    let outs: Vec<ChunkOut> = chunks
+        .par_iter()
+        .map_init(Scratch::default, |sc, &(lo, hi)| {
+            let mut out = ChunkOut { ledger: Vec::new(), customers: Vec::with_capacity(hi - lo), accs: new_accs(), daily: new_daily() };
+            for c in lo..hi {
+                process_customer(&ctx, c as u32, sc);
+                out.ledger.extend_from_slice(&sc.changes);
+                out.customers.push(CustomerNow {
+                    status: sc.status.unwrap_or(CustomerStatus::Lead),
+                    mrr: sc.changes.last().map(|x| x.mrr).unwrap_or(0),
+                });
+                for (k, (agg, magg)) in aggs.iter().enumerate() {
+                    let (acc, macc) = &mut out.accs[k];
+                    kpis::accumulate(agg, snap, settings, as_of, c as u32, sc, acc, out.daily[k].as_mut());
+                    kpis::accumulate(magg, snap, settings, as_of, c as u32, sc, macc, None);
+                }
+            }
+            out
+        })
+        .collect();
+
+    // merge in customer order (deterministic)
+    let mut ledger = Vec::with_capacity(outs.iter().map(|o| o.ledger.len()).sum());
+    let mut customers = Vec::with_capacity(n);
+    let mut accs = new_accs();
+    let mut daily = new_daily();
+    for o in outs {
+        ledger.extend_from_slice(&o.ledger);
+        customers.extend_from_slice(&o.customers);
+        for (k, (a, m)) in o.accs.iter().enumerate() {
+            for (x, y) in accs[k].0.iter_mut().zip(a) {
+                x.add(y);
+            }
+            for (x, y) in accs[k].1.iter_mut().zip(m) {
+                x.add(y);
+            }
+        }
+        for (k, d) in o.daily.iter().enumerate() {
+            if let (Some(t), Some(d)) = (daily[k].as_mut(), d.as_ref()) {
+                for (x, y) in t.a.iter_mut().zip(&d.a) {
+                    *x += y;
+                }
+                for (x, y) in t.lost.iter_mut().zip(&d.lost) {
+                    *x += y;
+                }
+            }
+        }
+    }
+    let mut tables = Vec::new();
+    for (k, (agg, magg)) in aggs.iter().enumerate() {
+        let g = magg.groups();
+        let monthly: Vec<(Period, Vec<Acc>)> = magg.periods.iter().enumerate().map(|(i, p)| (p.clone(), accs[k].1[i * g..(i + 1) * g].to_vec())).collect();
+        let mut results = Vec::new();
+        kpis::derive(agg, &accs[k].0, &monthly, daily[k].as_ref(), settings, as_of, names[k].as_deref(), &mut results);
+        tables.push(KpiTable { segment_by: names[k].clone(), results });
+    }
+    Ok(Run { as_of, settings_hash: settings.hash(), periods, ledger, tables, customers })
+}
+
+fn month_start_minus(cal: &Calendar, t: Ts, months: usize) -> Ts {
+    let mut s = cal.floor(t);
+    for _ in 0..months {
+        s = cal.floor(s - 1);
+    }
+    s
+}

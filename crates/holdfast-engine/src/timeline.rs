@@ -1,0 +1,1129 @@
+//! Subscription and customer MRR timelines and the movement ledger (spec §2.2, §2.4, §2.6).
+//!
+//! Work is per customer and independent, so [`crate::run`] processes customers in parallel chunks, each
+//! with one reusable [`Scratch`] (no allocation per customer once warmed up). For one customer:
+//! 1. eligible lines get their native and reporting MRR (§2.1, FX per `fx_policy`);
+//! 2. each subscription becomes a step function: supersession within an item, carry-forward across gaps,
+//!    the end per `churn_recognition`, delinquency/unpaid/pause intervals;
+//! 3. subscriptions merge into customer change points; changes within `grouping_window` are netted and
+//!    classified into ledger rows ([`Change`]), FX kept out of movements;
+//! 4. renewal terms and CMRR adjustments are derived for the KPI pass.
+use crate::line_mrr::{line_mrr, LineDiscounts, LineFacts};
+use crate::settings::*;
+use holdfast_core::fx::{convert, FxTable, Rate};
+use holdfast_core::records::{DiscountDuration, Interval, InvoiceStatus, SubscriptionStatus, UsageType};
+use holdfast_core::snapshot::{Snapshot, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
+use holdfast_core::time::{day_of, Calendar, Ts, SECS_PER_DAY};
+use holdfast_core::{Currency, Grain};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Movement type of a ledger row. `FxOnly` rows carry only `fx_impact` (no movement).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    NewBusiness,
+    Expansion,
+    Contraction,
+    Churn,
+    Reactivation,
+    FxOnly,
+}
+
+impl Kind {
+    pub const MOVEMENTS: [Kind; 5] = [Kind::NewBusiness, Kind::Expansion, Kind::Contraction, Kind::Churn, Kind::Reactivation];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Kind::NewBusiness => "new_business",
+            Kind::Expansion => "expansion",
+            Kind::Contraction => "contraction",
+            Kind::Churn => "churn",
+            Kind::Reactivation => "reactivation",
+            Kind::FxOnly => "fx_only",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s.trim() {
+            "new_business" | "new" => Kind::NewBusiness,
+            "expansion" => Kind::Expansion,
+            "contraction" => Kind::Contraction,
+            "churn" => Kind::Churn,
+            "reactivation" => Kind::Reactivation,
+            "fx_only" | "fx" => Kind::FxOnly,
+            _ => return None,
+        })
+    }
+    pub fn index(&self) -> usize {
+        *self as usize
+    }
+}
+
+pub const CHANGE_ACTIVE: u8 = 1;
+pub const CHANGE_RETURNING: u8 = 2;
+pub const CHANGE_NEGATIVE_MRR: u8 = 4;
+
+/// One ledger row: a (grouped) change of one customer's MRR, in the reporting currency.
+/// `amount + fx = mrr − previous mrr`, exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub t: Ts,
+    /// Signed movement amount (churn and contraction negative), minor units.
+    pub amount: i64,
+    pub fx: i64,
+    /// Customer MRR after the change.
+    pub mrr: i64,
+    pub customer: u32,
+    pub kind: Kind,
+    pub flags: u8,
+    /// How many raw change points were netted into this row.
+    pub grouped: u16,
+}
+
+impl Change {
+    pub fn active(&self) -> bool {
+        self.flags & CHANGE_ACTIVE != 0
+    }
+    pub fn returning(&self) -> bool {
+        self.flags & CHANGE_RETURNING != 0
+    }
+}
+
+/// Per-change facts the KPI pass needs for segmentation, parallel to the customer's changes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChangeExtra {
+    pub seats: i64,
+    pub plan: u32,
+    pub interval: Option<Interval>,
+    pub currency: Option<Currency>,
+}
+
+/// A term that came due: renewed or not, with MRR before and after (spec §3 `renewal_rate`).
+#[derive(Clone, Copy, Debug)]
+pub struct Renewal {
+    pub t: Ts,
+    pub before: i64,
+    pub after: i64,
+    pub renewed: bool,
+    pub complete: bool,
+}
+
+/// `delta` is added to MRR to get CMRR over `[from, to)`.
+#[derive(Clone, Copy, Debug)]
+pub struct CmrrAdjustment {
+    pub from: Ts,
+    pub to: Ts,
+    pub delta: i64,
+}
+
+/// Status of a customer at `as_of` (spec §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    Lead,
+    Active,
+    PastDue,
+    Churned,
+}
+
+impl CustomerStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CustomerStatus::Lead => "lead",
+            CustomerStatus::Active => "active",
+            CustomerStatus::PastDue => "past_due",
+            CustomerStatus::Churned => "churned",
+        }
+    }
+}
+
+/// Compressed sparse rows: the members of group `g` are `items[offsets[g]..offsets[g+1]]`.
+pub struct Csr {
+    pub offsets: Vec<u32>,
+    pub items: Vec<u32>,
+}
+
+impl Csr {
+    pub fn build(groups: usize, keys: impl Iterator<Item = u32> + Clone) -> Csr {
+        let mut counts = vec![0u32; groups + 1];
+        for k in keys.clone() {
+            if k != NONE {
+                counts[k as usize + 1] += 1;
+            }
+        }
+        for i in 0..groups {
+            counts[i + 1] += counts[i];
+        }
+        let mut next = counts.clone();
+        let mut items = vec![0u32; counts[groups] as usize];
+        for (i, k) in keys.enumerate() {
+            if k != NONE {
+                let slot = &mut next[k as usize];
+                items[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+        Csr { offsets: counts, items }
+    }
+    #[inline]
+    pub fn get(&self, g: u32) -> &[u32] {
+        &self.items[self.offsets[g as usize] as usize..self.offsets[g as usize + 1] as usize]
+    }
+}
+
+/// Everything shared by all customers of one run.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub s: &'a Settings,
+    pub as_of: Ts,
+    pub fx: FxTable,
+    pub fixed_rates: HashMap<Currency, Rate>,
+    pub subs_by_customer: Csr,
+    pub lines_by_sub: Csr,
+    pub items_by_sub: Csr,
+    pub month_cal: Calendar,
+}
+
+/// Reusable per-thread buffers.
+#[derive(Default)]
+pub struct Scratch {
+    lines: Vec<WLine>,
+    events: Vec<Ev>,
+    raw: Vec<SubPoint>,
+    sub_points: Vec<SubPoint>,
+    subs: Vec<SubInfo>,
+    times: Vec<Ts>,
+    dead: Vec<(Ts, Ts, bool)>,
+    active_lines: Vec<usize>,
+    cust: Vec<CustPoint>,
+    invoices_seen: Vec<u32>,
+    /// (subscription, due, cancelled) term ends, resolved into renewals once all subscriptions are built
+    terms: Vec<(u32, Ts, bool)>,
+    /// discount add-backs for CMRR: (from, to, delta)
+    addbacks: Vec<(Ts, Ts, i64)>,
+    pub changes: Vec<Change>,
+    pub extras: Vec<ChangeExtra>,
+    pub renewals: Vec<Renewal>,
+    pub cmrr: Vec<CmrrAdjustment>,
+    pub status: Option<CustomerStatus>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WLine {
+    a: Ts,
+    b: Ts,
+    issued: Ts,
+    native: i64,
+    rep: i64,
+    addback: i64,
+    seats: i64,
+    plan: u32,
+    item: u32,
+    invoice: u32,
+    prorated: bool,
+    interval: Option<Interval>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ev {
+    t: Ts,
+    line: usize,
+    start: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SubPoint {
+    t: Ts,
+    native: i64,
+    rep: i64,
+    seats: i64,
+    plan: u32,
+    interval: Option<Interval>,
+    live: bool,
+    negative: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct SubInfo {
+    sub: u32,
+    currency: Currency,
+    start: Ts,
+    /// range in `sub_points`
+    lo: usize,
+    hi: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CustPoint {
+    t: Ts,
+    live: u32,
+    rep: i64,
+    seats: i64,
+    plan: u32,
+    interval: Option<Interval>,
+    negative: bool,
+    /// native and reporting per currency (up to 4 currencies per customer; more are folded into the last)
+    cur: [(Option<Currency>, i64, i64); 4],
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(snap: &'a Snapshot, s: &'a Settings, as_of: Ts) -> Result<Ctx<'a>, String> {
+        let fx = FxTable::build(s.reporting_currency, &snap.fx_rates);
+        let mut fixed_rates = HashMap::new();
+        for (c, r) in &s.fx_fixed_rates {
+            let cur = Currency::parse(c).map_err(|e| format!("fx_fixed_rates: {e}"))?;
+            fixed_rates.insert(cur, Rate::parse(r).map_err(|e| format!("fx_fixed_rates.{c}: {e}"))?);
+        }
+        // Every currency billed must convert into the reporting currency, or MRR would be silently wrong.
+        let mut currencies: Vec<Currency> = snap.invoices.currency.clone();
+        currencies.sort_unstable();
+        currencies.dedup();
+        for c in currencies {
+            if c == s.reporting_currency {
+                continue;
+            }
+            let ok = match s.fx_policy {
+                FxPolicy::FixedTable => fixed_rates.contains_key(&c),
+                _ => fx.rate(c, 0).is_some(),
+            };
+            if !ok {
+                return Err(format!(
+                    "no exchange rate from {c} to the reporting currency {}: add fx_rates rows ({c},{} or {},{c}){}",
+                    s.reporting_currency,
+                    s.reporting_currency,
+                    s.reporting_currency,
+                    if s.fx_policy == FxPolicy::FixedTable { " or an fx_fixed_rates entry" } else { "" }
+                ));
+            }
+        }
+        let n_customers = snap.customers.len();
+        let subs_by_customer = Csr::build(n_customers, snap.subscriptions.customer.iter().copied());
+        let lines = &snap.lines;
+        let lines_by_sub = Csr::build(
+            snap.subscriptions.len(),
+            (0..lines.len()).map(|i| {
+                let f = lines.flags[i];
+                if f & LINE_RECURRING != 0 && f & LINE_HAS_PERIOD != 0 {
+                    lines.subscription[i]
+                } else {
+                    NONE
+                }
+            }),
+        );
+        let items_by_sub = Csr::build(snap.subscriptions.len(), snap.items.subscription.iter().copied());
+        let month_cal = Calendar::new(Grain::Month, &s.timezone)?;
+        Ok(Ctx { snap, s, as_of, fx, fixed_rates, subs_by_customer, lines_by_sub, items_by_sub, month_cal })
+    }
+
+    #[inline]
+    fn to_reporting(&self, native: i64, c: Currency, at: Ts) -> i64 {
+        let rep = self.s.reporting_currency;
+        if c == rep || native == 0 {
+            return native;
+        }
+        let rate = match self.s.fx_policy {
+            FxPolicy::FixedTable => self.fixed_rates.get(&c).copied(),
+            _ => self.fx.rate(c, day_of(at)),
+        };
+        match rate {
+            Some(r) => convert(native, c, rep, r, self.s.rounding),
+            None => 0, // unreachable: Ctx::new checked every billed currency
+        }
+    }
+
+    fn line_discounts(&self, line: usize) -> LineDiscounts {
+        let d = &self.snap.lines.discounts;
+        let mut out = LineDiscounts::default();
+        let lo = d.partition_point(|x| (x.0 as usize) < line);
+        for &(l, di, amt) in &d[lo..] {
+            if l as usize != line {
+                break;
+            }
+            out.add(self.snap.discounts.duration[di as usize], amt);
+        }
+        out
+    }
+
+    fn threshold_met(&self, inv: usize, th: InvoiceThreshold) -> bool {
+        let i = &self.snap.invoices;
+        let status = i.status[inv];
+        if matches!(status, InvoiceStatus::Draft | InvoiceStatus::Void) || i.issued_at[inv] > self.as_of {
+            return false;
+        }
+        let paid_known = i.paid_at[inv].map(|p| p <= self.as_of).unwrap_or(status == InvoiceStatus::Paid);
+        let fully_paid = (status == InvoiceStatus::Paid && paid_known) || (i.total[inv] > 0 && i.amount_paid[inv] >= i.total[inv] && paid_known);
+        match th {
+            InvoiceThreshold::Issued => true,
+            InvoiceThreshold::Paid => fully_paid || i.total[inv] <= 0 && status == InvoiceStatus::Paid,
+            InvoiceThreshold::PartiallyPaid => fully_paid || i.amount_paid[inv] > 0 || (i.total[inv] <= 0 && status == InvoiceStatus::Paid),
+        }
+    }
+}
+
+/// Builds one customer's ledger rows, renewal terms and CMRR adjustments into `sc`.
+pub fn process_customer(ctx: &Ctx, c: u32, sc: &mut Scratch) {
+    sc.changes.clear();
+    sc.extras.clear();
+    sc.renewals.clear();
+    sc.cmrr.clear();
+    sc.sub_points.clear();
+    sc.subs.clear();
+    sc.terms.clear();
+    sc.addbacks.clear();
+    sc.status = None;
+    let snap = ctx.snap;
+    let s = ctx.s;
+    let subs = ctx.subs_by_customer.get(c);
+    if subs.is_empty() {
+        sc.status = Some(CustomerStatus::Lead);
+        return;
+    }
+
+    // Establishment: the first invoice meeting `new_customer_on` with a positive recurring line.
+    let mut established = Ts::MAX;
+    if s.mrr_source == MrrSource::InvoiceLines || subs.iter().any(|&sub| ctx.items_by_sub.get(sub).is_empty()) {
+        for &sub in subs {
+            for &l in ctx.lines_by_sub.get(sub) {
+                let inv = snap.lines.invoice[l as usize] as usize;
+                if snap.lines.amount[l as usize] > 0 && ctx.threshold_met(inv, s.new_customer_on) {
+                    established = established.min(snap.invoices.issued_at[inv]);
+                }
+            }
+        }
+    }
+
+    for &sub in subs {
+        build_subscription(ctx, sub, established, sc);
+    }
+    if sc.subs.is_empty() {
+        sc.status = Some(CustomerStatus::Lead);
+        return;
+    }
+    merge_customer(ctx, sc);
+    classify(ctx, c, sc);
+    if s.same_period_policy == SamePeriodPolicy::Drop {
+        let first_nb = sc.changes.iter().find(|x| x.kind == Kind::NewBusiness).map(|x| x.t);
+        let first_churn = sc.changes.iter().find(|x| x.kind == Kind::Churn).map(|x| x.t);
+        if let (Some(a), Some(b)) = (first_nb, first_churn) {
+            if ctx.month_cal.floor(a) == ctx.month_cal.floor(b) {
+                sc.changes.clear();
+                sc.extras.clear();
+                sc.renewals.clear();
+                sc.cmrr.clear();
+                sc.status = Some(CustomerStatus::Lead);
+                return;
+            }
+        }
+    }
+    derive_terms_and_commitments(ctx, sc);
+    sc.status = Some(current_status(ctx, c, sc));
+}
+
+fn interval_rank(i: Interval) -> u8 {
+    match i {
+        Interval::Day => 0,
+        Interval::Week => 1,
+        Interval::Month => 2,
+        Interval::Year => 3,
+    }
+}
+
+fn build_subscription(ctx: &Ctx, sub: u32, established: Ts, sc: &mut Scratch) {
+    let snap = ctx.snap;
+    let s = ctx.s;
+    let subs = &snap.subscriptions;
+    let si = sub as usize;
+    let status = subs.status[si];
+    sc.lines.clear();
+    let use_items = s.mrr_source == MrrSource::SubscriptionState && !ctx.items_by_sub.get(sub).is_empty();
+    let mut currency: Option<Currency> = None;
+    if use_items {
+        // §2.5: price × quantity of each item version; no invoices involved.
+        for &iv in ctx.items_by_sub.get(sub) {
+            let it = &snap.items;
+            let iv = iv as usize;
+            let plan = it.plan[iv];
+            if plan == NONE {
+                continue;
+            }
+            let p = plan as usize;
+            if snap.plans.usage_type[p] == UsageType::Metered && !s.include_metered {
+                continue;
+            }
+            let Some(interval) = snap.plans.interval[p] else { continue };
+            let a = it.valid_from[iv];
+            if a > ctx.as_of {
+                continue;
+            }
+            let b = it.valid_to[iv].unwrap_or(ctx.as_of + 1);
+            if b <= a {
+                continue;
+            }
+            let cur = snap.plans.currency[p];
+            currency = Some(cur);
+            let facts = LineFacts {
+                amount: snap.plans.amount[p].saturating_mul(it.quantity[iv]),
+                tax_inclusive: 0,
+                a,
+                b,
+                prorated: false,
+                interval: Some((interval, snap.plans.interval_count[p])),
+            };
+            let native = line_mrr(&facts, 0, s);
+            let rep = ctx.to_reporting(native, cur, a);
+            sc.lines.push(WLine {
+                a,
+                b,
+                issued: a,
+                native,
+                rep,
+                addback: 0,
+                seats: it.quantity[iv],
+                plan,
+                item: it.item[iv],
+                invoice: NONE,
+                prorated: false,
+                interval: Some(interval),
+            });
+        }
+    } else {
+        let inv = &snap.invoices;
+        let lines = &snap.lines;
+        for &l in ctx.lines_by_sub.get(sub) {
+            let l = l as usize;
+            let i = lines.invoice[l] as usize;
+            let status_i = inv.status[i];
+            if matches!(status_i, InvoiceStatus::Draft | InvoiceStatus::Void) || inv.issued_at[i] > ctx.as_of {
+                continue;
+            }
+            let prorated = lines.flags[l] & LINE_PRORATED != 0;
+            // thresholds: the first invoices must meet new_customer_on; later ones existing_mrr_update_on
+            let ok = ctx.threshold_met(i, s.new_customer_on)
+                || (inv.issued_at[i] > established && ctx.threshold_met(i, s.existing_mrr_update_on));
+            if !ok {
+                continue;
+            }
+            if status_i == InvoiceStatus::Uncollectible && s.uncollectible_policy == UncollectiblePolicy::Exclude {
+                continue;
+            }
+            let refunded = inv.amount_refunded[i];
+            if s.refund_policy == RefundPolicy::ExcludeFullyRefunded && inv.total[i] > 0 && refunded >= inv.total[i] {
+                continue;
+            }
+            let plan = lines.plan[l];
+            let (interval, usage) = if plan != NONE {
+                let p = plan as usize;
+                (snap.plans.interval[p].map(|iv| (iv, snap.plans.interval_count[p])), snap.plans.usage_type[p])
+            } else {
+                (None, UsageType::Licensed)
+            };
+            if usage == UsageType::Metered && !s.include_metered {
+                continue;
+            }
+            let mut amount = lines.amount[l];
+            if amount < 0 && !prorated && !s.credits_reduce_mrr {
+                continue;
+            }
+            if s.refund_policy == RefundPolicy::Deduct && refunded > 0 && inv.total[i] > 0 {
+                let cut = holdfast_core::money::div_round(amount as i128 * refunded.min(inv.total[i]) as i128, inv.total[i] as i128, s.rounding);
+                amount -= cut as i64;
+            }
+            let a = lines.period_start[l];
+            let b = lines.period_end[l];
+            if b <= a {
+                continue;
+            }
+            let cur = inv.currency[i];
+            currency = Some(cur);
+            let disc = ctx.line_discounts(l);
+            let facts = LineFacts { amount, tax_inclusive: lines.tax_inclusive[l], a, b, prorated, interval };
+            let native = line_mrr(&facts, disc.applied(s.discount_policy), s);
+            // CMRR: discounts that will run out (once, repeating) do not commit future revenue.
+            let temporary = disc.applied(s.discount_policy) - disc.applied(DiscountPolicy::ForeverOnly).min(disc.applied(s.discount_policy));
+            let addback = if temporary != 0 { line_mrr(&facts, disc.applied(s.discount_policy) - temporary, s) - native } else { 0 };
+            let rep = ctx.to_reporting(native, cur, a);
+            let addback = ctx.to_reporting(addback, cur, a);
+            let seats = if prorated { 0 } else { lines.quantity[l] };
+            sc.lines.push(WLine {
+                a,
+                b,
+                issued: inv.issued_at[i],
+                native,
+                rep,
+                addback,
+                seats,
+                plan,
+                item: lines.item[l],
+                invoice: i as u32,
+                prorated,
+                interval: interval.map(|x| x.0),
+            });
+        }
+    }
+    if sc.lines.is_empty() {
+        return;
+    }
+    let currency = currency.unwrap_or(s.reporting_currency);
+
+    supersede(&mut sc.lines);
+
+    // Step function from line sums, with carry-forward across gaps.
+    sc.events.clear();
+    for (i, l) in sc.lines.iter().enumerate() {
+        if l.b > l.a {
+            sc.events.push(Ev { t: l.a, line: i, start: true });
+            sc.events.push(Ev { t: l.b, line: i, start: false });
+        }
+    }
+    if sc.events.is_empty() {
+        return;
+    }
+    sc.events.sort_unstable_by_key(|e| (e.t, e.start, e.line));
+    sc.raw.clear();
+    sc.active_lines.clear();
+    let (mut n, mut r, mut seats) = (0i64, 0i64, 0i64);
+    let mut last_b = Ts::MIN;
+    let mut k = 0;
+    while k < sc.events.len() {
+        let t = sc.events[k].t;
+        while k < sc.events.len() && sc.events[k].t == t {
+            let e = sc.events[k];
+            let l = &sc.lines[e.line];
+            if e.start {
+                n += l.native;
+                r += l.rep;
+                seats += l.seats;
+                sc.active_lines.push(e.line);
+            } else {
+                n -= l.native;
+                r -= l.rep;
+                seats -= l.seats;
+                if let Some(pos) = sc.active_lines.iter().position(|&x| x == e.line) {
+                    sc.active_lines.swap_remove(pos);
+                }
+                last_b = last_b.max(l.b);
+            }
+            k += 1;
+        }
+        if sc.active_lines.is_empty() {
+            continue; // carry forward the last value across the gap
+        }
+        // plan and interval of the largest base line in effect (ties → lowest plan id)
+        let mut best: Option<(i64, u32, Option<Interval>)> = None;
+        for &li in &sc.active_lines {
+            let l = &sc.lines[li];
+            if l.prorated || l.plan == NONE {
+                continue;
+            }
+            let cand = (l.rep, l.plan, l.interval);
+            best = match best {
+                None => Some(cand),
+                Some(b) if cand.0 > b.0 || (cand.0 == b.0 && cand.1 < b.1) => Some(cand),
+                keep => keep,
+            };
+        }
+        let (plan, interval) = match best {
+            Some(b) => (b.1, b.2),
+            None => sc.raw.last().map(|p| (p.plan, p.interval)).unwrap_or((NONE, None)),
+        };
+        let negative = n < 0;
+        let p = SubPoint {
+            t,
+            native: n.max(0),
+            rep: if n <= 0 { 0 } else { r.max(0) },
+            seats: seats.max(0),
+            plan,
+            interval,
+            live: true,
+            negative,
+        };
+        match sc.raw.last() {
+            Some(q) if (q.native, q.rep, q.seats, q.plan, q.interval, q.negative) == (p.native, p.rep, p.seats, p.plan, p.interval, p.negative) => {}
+            _ => sc.raw.push(p),
+        }
+    }
+    last_b = last_b.max(sc.lines.iter().map(|l| l.b).max().unwrap_or(Ts::MIN));
+    let Some(first) = sc.raw.first().map(|p| p.t) else { return };
+
+    // End of the subscription per churn_recognition.
+    let known = |x: Option<Ts>| x.filter(|&v| v <= ctx.as_of);
+    let ended_status = matches!(status, Some(SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired));
+    let billing_end: Option<Ts> = match status {
+        None => Some(last_b),
+        Some(_) if use_items => known(subs.ended_at[si]).or(if ended_status { Some(known(subs.canceled_at[si]).unwrap_or(last_b)) } else { None }),
+        Some(_) => known(subs.ended_at[si]).or(if ended_status { Some(known(subs.canceled_at[si]).unwrap_or(last_b)) } else { None }),
+    };
+    let end = match s.churn_recognition {
+        ChurnRecognition::BillingSystem => billing_end,
+        ChurnRecognition::ServicePeriodEnd => billing_end.map(|_| if use_items { billing_end.unwrap() } else { last_b }),
+        ChurnRecognition::Scheduled => {
+            let requested = known(subs.canceled_at[si]);
+            match requested {
+                Some(req) if billing_end.is_some() || subs.cancel_at_period_end[si] || subs.cancel_at[si].is_some() => Some(req),
+                _ => billing_end,
+            }
+        }
+    }
+    .map(|e| e.max(first));
+
+    // Intervals where the subscription is dead (not live, 0) or zero (live, 0).
+    sc.dead.clear();
+    if let Some(days) = s.delinquency_churn_days {
+        sc.invoices_seen.clear();
+        for l in sc.lines.iter() {
+            if l.invoice != NONE && !sc.invoices_seen.contains(&l.invoice) {
+                sc.invoices_seen.push(l.invoice);
+            }
+        }
+        for &i in &sc.invoices_seen {
+            let i = i as usize;
+            let inv = &snap.invoices;
+            if inv.total[i] <= 0 || matches!(inv.status[i], InvoiceStatus::Void | InvoiceStatus::Draft) {
+                continue;
+            }
+            if let Some(due) = inv.due_at[i] {
+                let cut = due + days as i64 * SECS_PER_DAY;
+                let paid = known(inv.paid_at[i]);
+                if cut <= ctx.as_of && paid.map(|p| p > cut).unwrap_or(true) {
+                    sc.dead.push((cut, paid.unwrap_or(Ts::MAX), true));
+                }
+            }
+        }
+    }
+    if s.unpaid_is_churn {
+        if let Some(u) = known(subs.unpaid_since[si]) {
+            sc.dead.push((u, Ts::MAX, true));
+        }
+    }
+    if let Some(ps) = known(subs.pause_start[si]) {
+        let pe = known(subs.pause_end[si]).unwrap_or(Ts::MAX);
+        match s.pause_policy {
+            PausePolicy::Zero => sc.dead.push((ps, pe, false)),
+            PausePolicy::Churn => sc.dead.push((ps, pe, true)),
+            PausePolicy::Keep => {}
+        }
+    }
+    if use_items {
+        // Trials bill nothing under subscription-state MRR.
+        if let (Some(ts), Some(te)) = (subs.trial_start[si], subs.trial_end[si]) {
+            sc.dead.push((ts, te, false));
+        }
+        if matches!(status, Some(SubscriptionStatus::Incomplete | SubscriptionStatus::IncompleteExpired | SubscriptionStatus::Trialing)) {
+            sc.dead.push((first, Ts::MAX, false));
+        }
+    }
+
+    // Overlay into final points.
+    sc.times.clear();
+    sc.times.extend(sc.raw.iter().map(|p| p.t));
+    if let Some(e) = end {
+        sc.times.push(e);
+    }
+    for &(a, b, _) in &sc.dead {
+        sc.times.push(a.max(first));
+        if b != Ts::MAX {
+            sc.times.push(b.max(first));
+        }
+    }
+    sc.times.sort_unstable();
+    sc.times.dedup();
+    let lo = sc.sub_points.len();
+    let mut ri = 0usize;
+    for &t in &sc.times {
+        if t > ctx.as_of {
+            break;
+        }
+        while ri + 1 < sc.raw.len() && sc.raw[ri + 1].t <= t {
+            ri += 1;
+        }
+        let mut p = sc.raw[ri];
+        p.t = t;
+        let ended = end.map(|e| t >= e).unwrap_or(false);
+        let mut dead = false;
+        let mut zero = false;
+        for &(a, b, is_dead) in &sc.dead {
+            if a <= t && t < b {
+                if is_dead {
+                    dead = true;
+                } else {
+                    zero = true;
+                }
+            }
+        }
+        if ended || dead || zero {
+            p.native = 0;
+            p.rep = 0;
+            p.negative = false;
+            if ended || dead {
+                p.live = false;
+                p.seats = 0;
+            }
+        }
+        match sc.sub_points[lo..].last() {
+            Some(q) if (q.native, q.rep, q.seats, q.plan, q.interval, q.live, q.negative) == (p.native, p.rep, p.seats, p.plan, p.interval, p.live, p.negative) => {}
+            _ => sc.sub_points.push(p),
+        }
+    }
+    let hi = sc.sub_points.len();
+    if hi > lo {
+        sc.subs.push(SubInfo { sub, currency, start: first, lo, hi });
+    }
+    if hi > lo {
+        stash_terms(ctx, sub, &sc.lines, end, &mut sc.terms);
+        for l in &sc.lines {
+            if l.addback != 0 && l.b > l.a && l.a <= ctx.as_of {
+                sc.addbacks.push((l.a, l.b, l.addback));
+            }
+        }
+    }
+}
+
+/// Lines of one item supersede earlier-issued non-prorated lines of that item over their overlap, unless a
+/// negative prorated line of the item already credits the overlap (spec §2.2).
+fn supersede(lines: &mut [WLine]) {
+    lines.sort_unstable_by_key(|l| (l.item, l.prorated, l.a, l.issued, l.b));
+    let n = lines.len();
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j < n && lines[j].item == lines[i].item {
+            j += 1;
+        }
+        // [i, j) = one item; base lines first (prorated=false sorts first)
+        let base_end = (i..j).find(|&k| lines[k].prorated).unwrap_or(j);
+        for x in i..base_end {
+            for y in x + 1..base_end {
+                if lines[y].a >= lines[x].b {
+                    break;
+                }
+                let (ox, oy) = (lines[y].a.max(lines[x].a), lines[x].b.min(lines[y].b));
+                if ox >= oy {
+                    continue;
+                }
+                let credited = (base_end..j).any(|k| lines[k].native < 0 && lines[k].a <= ox && lines[k].b >= oy);
+                if credited {
+                    continue;
+                }
+                if lines[y].issued > lines[x].issued {
+                    lines[x].b = lines[y].a.max(lines[x].a);
+                } else if lines[x].issued > lines[y].issued {
+                    lines[y].a = lines[x].b.min(lines[y].b);
+                }
+            }
+        }
+        i = j;
+    }
+}
+
+/// Term ends of one subscription's base lines (renewal candidates, spec §3 `renewal_rate`).
+fn stash_terms(ctx: &Ctx, sub: u32, lines: &[WLine], end: Option<Ts>, terms: &mut Vec<(u32, Ts, bool)>) {
+    let min_rank = interval_rank(ctx.s.renewal_min_interval);
+    let start_len = terms.len();
+    for l in lines {
+        if l.prorated || l.b <= l.a || l.native <= 0 {
+            continue;
+        }
+        let Some(iv) = l.interval else { continue };
+        if interval_rank(iv) < min_rank {
+            continue;
+        }
+        let mut due = l.b;
+        let mut cancelled = false;
+        if let Some(e) = end {
+            if e <= l.a {
+                continue;
+            }
+            if e < l.b {
+                due = e;
+                cancelled = true;
+            }
+        }
+        if due > ctx.as_of {
+            continue;
+        }
+        if !terms[start_len..].iter().any(|x| x.1 == due) {
+            terms.push((sub, due, cancelled));
+        }
+    }
+}
+
+fn value_at(points: &[SubPoint], t: Ts) -> (i64, bool) {
+    let i = points.partition_point(|p| p.t <= t);
+    if i == 0 {
+        (0, false)
+    } else {
+        (points[i - 1].rep, points[i - 1].live)
+    }
+}
+
+fn merge_customer(ctx: &Ctx, sc: &mut Scratch) {
+    sc.times.clear();
+    for si in &sc.subs {
+        sc.times.extend(sc.sub_points[si.lo..si.hi].iter().map(|p| p.t));
+    }
+    let period_end_fx = ctx.s.fx_policy == FxPolicy::PeriodEndRate;
+    if period_end_fx {
+        let first = sc.times.iter().copied().min().unwrap_or(0);
+        for si in &sc.subs {
+            if si.currency == ctx.s.reporting_currency {
+                continue;
+            }
+            for &(day, _) in ctx.fx.change_days(si.currency) {
+                let t = day as i64 * SECS_PER_DAY;
+                if t > first && t <= ctx.as_of {
+                    sc.times.push(t);
+                }
+            }
+        }
+    }
+    sc.times.sort_unstable();
+    sc.times.dedup();
+    sc.cust.clear();
+    let mut ptr: Vec<usize> = sc.subs.iter().map(|s| s.lo).collect();
+    for &t in &sc.times {
+        let mut cp = CustPoint { t, live: 0, rep: 0, seats: 0, plan: NONE, interval: None, negative: false, cur: [(None, 0, 0); 4] };
+        let mut best: Option<(i64, u32)> = None;
+        for (k, si) in sc.subs.iter().enumerate() {
+            while ptr[k] < si.hi && sc.sub_points[ptr[k]].t <= t {
+                ptr[k] += 1;
+            }
+            if ptr[k] == si.lo {
+                continue; // not started yet
+            }
+            let p = sc.sub_points[ptr[k] - 1];
+            if !p.live {
+                continue;
+            }
+            cp.live += 1;
+            let rep = if period_end_fx { ctx.to_reporting(p.native, si.currency, t) } else { p.rep };
+            cp.rep += rep;
+            cp.seats += p.seats;
+            cp.negative |= p.negative;
+            if p.plan != NONE {
+                let cand = (rep, p.plan);
+                best = match best {
+                    None => {
+                        cp.interval = p.interval;
+                        Some(cand)
+                    }
+                    Some(b) if cand.0 > b.0 || (cand.0 == b.0 && cand.1 < b.1) => {
+                        cp.interval = p.interval;
+                        Some(cand)
+                    }
+                    keep => keep,
+                };
+            }
+            let slot = cp.cur.iter().position(|x| x.0 == Some(si.currency)).or_else(|| cp.cur.iter().position(|x| x.0.is_none())).unwrap_or(3);
+            cp.cur[slot].0 = Some(si.currency);
+            cp.cur[slot].1 += p.native;
+            cp.cur[slot].2 += rep;
+        }
+        cp.plan = best.map(|b| b.1).unwrap_or(NONE);
+        sc.cust.push(cp);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum St {
+    Lead,
+    Active,
+    Churned,
+}
+
+fn classify(ctx: &Ctx, c: u32, sc: &mut Scratch) {
+    let s = ctx.s;
+    let window = s.grouping_window_minutes as i64 * 60;
+    let mut state = St::Lead;
+    let mut prev = CustPoint { t: 0, live: 0, rep: 0, seats: 0, plan: NONE, interval: None, negative: false, cur: [(None, 0, 0); 4] };
+    let mut last_churn: Option<Ts> = None;
+    let mut i = 0;
+    let pts = &sc.cust;
+    while i < pts.len() {
+        let t0 = pts[i].t;
+        let mut j = i;
+        while j + 1 < pts.len() && pts[j + 1].t - t0 < window {
+            j += 1;
+        }
+        let after = pts[j];
+        let grouped = (j - i + 1) as u16;
+        i = j + 1;
+        let zero_churns = after.rep == 0 && s.zero_mrr_policy == ZeroMrrPolicy::Churn;
+        let active_after = match state {
+            St::Lead | St::Churned => after.live > 0 && after.rep > 0,
+            St::Active => after.live > 0 && !zero_churns,
+        };
+        let r0 = if state == St::Active { prev.rep } else { 0 };
+        let r1 = if active_after { after.rep } else { 0 };
+        let mut flags = if active_after { CHANGE_ACTIVE } else { 0 };
+        if after.negative {
+            flags |= CHANGE_NEGATIVE_MRR;
+        }
+        let (kind, amount) = match (state, active_after) {
+            (St::Lead, true) => (Some(Kind::NewBusiness), r1),
+            (St::Churned, true) => {
+                let gap_days = last_churn.map(|lc| (t0 - lc) / SECS_PER_DAY).unwrap_or(0);
+                match s.reactivation_window_days {
+                    Some(w) if gap_days > w as i64 => {
+                        flags |= CHANGE_RETURNING;
+                        (Some(Kind::NewBusiness), r1)
+                    }
+                    _ => (Some(Kind::Reactivation), r1),
+                }
+            }
+            (St::Active, false) => (Some(Kind::Churn), -r0),
+            (St::Active, true) => {
+                // movement per currency = (M1 − M0)·ρ1, or −R0 when the currency's MRR goes to 0 (§2.4)
+                let mut mv = 0i64;
+                let mut seen: [Option<Currency>; 8] = [None; 8];
+                for (k, cur) in prev.cur.iter().chain(after.cur.iter()).filter_map(|x| x.0).enumerate() {
+                    if seen.contains(&Some(cur)) {
+                        continue;
+                    }
+                    seen[k] = Some(cur);
+                    let (m0, rr0) = prev.cur.iter().find(|x| x.0 == Some(cur)).map(|x| (x.1, x.2)).unwrap_or((0, 0));
+                    let (m1, rr1) = after.cur.iter().find(|x| x.0 == Some(cur)).map(|x| (x.1, x.2)).unwrap_or((0, 0));
+                    mv += if m1 > 0 {
+                        holdfast_core::money::div_round((m1 - m0) as i128 * rr1 as i128, m1 as i128, s.rounding) as i64
+                    } else {
+                        -rr0
+                    };
+                }
+                let kind = if mv > 0 {
+                    Some(Kind::Expansion)
+                } else if mv < 0 {
+                    Some(Kind::Contraction)
+                } else if r1 != r0 {
+                    Some(Kind::FxOnly)
+                } else {
+                    None
+                };
+                (kind, mv)
+            }
+            (_, false) => (None, 0),
+        };
+        if let Some(kind) = kind {
+            let fx = (r1 - r0) - amount;
+            sc.changes.push(Change { t: t0, amount, fx, mrr: r1, customer: c, kind, flags, grouped });
+            sc.extras.push(ChangeExtra {
+                seats: if active_after { after.seats } else { 0 },
+                plan: after.plan,
+                interval: after.interval,
+                currency: after.cur.iter().filter_map(|x| x.0).next(),
+            });
+            if kind == Kind::Churn {
+                last_churn = Some(t0);
+            }
+        } else if active_after && (after.plan != prev.plan || after.seats != prev.seats) && state == St::Active {
+            // no money moved, but the segment facts did: keep an FX-only row of 0 so segments follow
+            sc.changes.push(Change { t: t0, amount: 0, fx: 0, mrr: r1, customer: c, kind: Kind::FxOnly, flags, grouped });
+            sc.extras.push(ChangeExtra { seats: after.seats, plan: after.plan, interval: after.interval, currency: after.cur.iter().filter_map(|x| x.0).next() });
+        }
+        state = match (state, active_after) {
+            (_, true) => St::Active,
+            (St::Active, false) => St::Churned,
+            (st, false) => st,
+        };
+        prev = after;
+        if !active_after {
+            // a non-active customer's MRR is not carried into the next movement's R0
+            prev.rep = 0;
+            prev.cur = [(None, 0, 0); 4];
+        }
+    }
+    let _ = c;
+}
+
+fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
+    let s = ctx.s;
+    let grace = s.renewal_grace_days as i64 * SECS_PER_DAY;
+    {
+        for &(sub, due, cancelled) in sc.terms.iter() {
+            let Some(si) = sc.subs.iter().find(|x| x.sub == sub) else { continue };
+            let pts = &sc.sub_points[si.lo..si.hi];
+            let (before, _) = value_at(pts, due - 1);
+            if before <= 0 {
+                continue;
+            }
+            let check = due + grace;
+            let complete = check <= ctx.as_of;
+            let eval = check.min(ctx.as_of);
+            let (mut after, live) = if cancelled { (0, false) } else { value_at(pts, eval) };
+            if !live {
+                after = 0;
+            }
+            if after <= 0 {
+                // replaced by another subscription started around the due date?
+                for other in sc.subs.iter().filter(|x| x.sub != sub) {
+                    if other.start >= due - grace && other.start <= due + grace {
+                        let (v, l) = value_at(&sc.sub_points[other.lo..other.hi], eval);
+                        if l && v > 0 {
+                            after = v;
+                            break;
+                        }
+                    }
+                }
+            }
+            sc.renewals.push(Renewal { t: due, before, after: after.max(0), renewed: after > 0, complete });
+        }
+    }
+    sc.renewals.sort_unstable_by_key(|r| r.t);
+
+    // CMRR adjustments.
+    let snap = ctx.snap;
+    let subs = &snap.subscriptions;
+    let known = |x: Option<Ts>| x.filter(|&v| v <= ctx.as_of);
+    for si in &sc.subs {
+        let i = si.sub as usize;
+        let pts = &sc.sub_points[si.lo..si.hi];
+        let end_t = pts.iter().find(|p| !p.live).map(|p| p.t);
+        // Scheduled cancellation known before it takes effect.
+        if let Some(req) = known(subs.canceled_at[i]) {
+            let takes_effect = end_t.unwrap_or(Ts::MAX);
+            if req < takes_effect {
+                let (v, live) = value_at(pts, req);
+                if live && v > 0 {
+                    sc.cmrr.push(CmrrAdjustment { from: req, to: takes_effect, delta: -v });
+                }
+            }
+        }
+        // Future start known at creation (trials only with cmrr_include_trials).
+        if let Some(created) = subs.created_at[i] {
+            let trial = subs.trial_start[i].is_some();
+            let first_paid = pts.iter().find(|p| p.rep > 0).map(|p| (p.t, p.rep));
+            if let Some((start, v)) = first_paid {
+                if created < start && (!trial || s.cmrr_include_trials) && start - created > SECS_PER_DAY {
+                    sc.cmrr.push(CmrrAdjustment { from: created.max(si.start), to: start, delta: v });
+                }
+            }
+        }
+    }
+    // Temporary discounts end: add their value back while they apply.
+    for &(from, to, delta) in &sc.addbacks {
+        sc.cmrr.push(CmrrAdjustment { from, to, delta });
+    }
+}
+
+fn current_status(ctx: &Ctx, c: u32, sc: &Scratch) -> CustomerStatus {
+    let last = sc.changes.last();
+    let active = last.map(|x| x.active()).unwrap_or(false);
+    if !active {
+        return if sc.changes.iter().any(|x| x.kind == Kind::NewBusiness) { CustomerStatus::Churned } else { CustomerStatus::Lead };
+    }
+    // past due: an unpaid, issued invoice of this customer past its due date
+    let snap = ctx.snap;
+    for si in &sc.subs {
+        for &l in ctx.lines_by_sub.get(si.sub) {
+            let i = snap.lines.invoice[l as usize] as usize;
+            let inv = &snap.invoices;
+            if inv.customer[i] != c || !matches!(inv.status[i], InvoiceStatus::Open | InvoiceStatus::Uncollectible | InvoiceStatus::Paid) {
+                continue;
+            }
+            let paid = inv.paid_at[i].map(|p| p <= ctx.as_of).unwrap_or(false);
+            if let Some(due) = inv.due_at[i] {
+                if due <= ctx.as_of && !paid && inv.total[i] > 0 {
+                    return CustomerStatus::PastDue;
+                }
+            }
+        }
+    }
+    CustomerStatus::Active
+}
