@@ -11,7 +11,7 @@
 use crate::line_mrr::{line_mrr, LineDiscounts, LineFacts};
 use crate::settings::*;
 use holdfast_core::fx::{convert, FxTable, Rate};
-use holdfast_core::records::{DiscountDuration, Interval, InvoiceStatus, SubscriptionStatus, UsageType};
+use holdfast_core::records::{Interval, InvoiceStatus, SubscriptionStatus, UsageType};
 use holdfast_core::snapshot::{Snapshot, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
 use holdfast_core::time::{day_of, Calendar, Ts, SECS_PER_DAY};
 use holdfast_core::{Currency, Grain};
@@ -181,6 +181,8 @@ pub struct Ctx<'a> {
     pub lines_by_sub: Csr,
     pub items_by_sub: Csr,
     pub month_cal: Calendar,
+    pub day_cal: Calendar,
+    utc: bool,
 }
 
 /// Reusable per-thread buffers.
@@ -311,7 +313,20 @@ impl<'a> Ctx<'a> {
         );
         let items_by_sub = Csr::build(snap.subscriptions.len(), snap.items.subscription.iter().copied());
         let month_cal = Calendar::new(Grain::Month, &s.timezone)?;
-        Ok(Ctx { snap, s, as_of, fx, fixed_rates, subs_by_customer, lines_by_sub, items_by_sub, month_cal })
+        let day_cal = Calendar::new(Grain::Day, &s.timezone)?;
+        let utc = s.timezone.eq_ignore_ascii_case("utc");
+        Ok(Ctx { snap, s, as_of, fx, fixed_rates, subs_by_customer, lines_by_sub, items_by_sub, month_cal, day_cal, utc })
+    }
+
+    /// Local day of an instant: grouping never spans a local midnight, so every period boundary (all grains
+    /// are whole local days) sees the same stock with or without grouping (spec §11.5).
+    #[inline]
+    fn day_key(&self, t: Ts) -> i64 {
+        if self.utc {
+            t.div_euclid(SECS_PER_DAY)
+        } else {
+            self.day_cal.floor(t)
+        }
     }
 
     #[inline]
@@ -939,8 +954,9 @@ fn classify(ctx: &Ctx, c: u32, sc: &mut Scratch) {
     let pts = &sc.cust;
     while i < pts.len() {
         let t0 = pts[i].t;
+        let day0 = ctx.day_key(t0);
         let mut j = i;
-        while j + 1 < pts.len() && pts[j + 1].t - t0 < window {
+        while j + 1 < pts.len() && pts[j + 1].t - t0 < window && ctx.day_key(pts[j + 1].t) == day0 {
             j += 1;
         }
         let after = pts[j];
