@@ -961,6 +961,7 @@ fn classify(ctx: &Ctx, c: u32, sc: &mut Scratch) {
         }
         let after = pts[j];
         let grouped = (j - i + 1) as u16;
+        let i_first = i;
         i = j + 1;
         let zero_churns = after.rep == 0 && s.zero_mrr_policy == ZeroMrrPolicy::Churn;
         let active_after = match state {
@@ -973,36 +974,33 @@ fn classify(ctx: &Ctx, c: u32, sc: &mut Scratch) {
         if after.negative {
             flags |= CHANGE_NEGATIVE_MRR;
         }
+        // FX is split off per raw step and summed over the group, so grouping never moves money between
+        // movements and fx_impact (spec §11.5); within one step, §2.4 applies.
+        let mut mv = 0i64;
+        let mut before = prev;
+        for (k, p) in pts[i_first..=j].iter().enumerate() {
+            let mut step_after = *p;
+            if k == j - i_first && !active_after {
+                step_after.rep = 0;
+                step_after.cur = [(None, 0, 0); 4];
+            }
+            mv += step_movement(&before, &step_after, s.rounding);
+            before = step_after;
+        }
         let (kind, amount) = match (state, active_after) {
-            (St::Lead, true) => (Some(Kind::NewBusiness), r1),
+            (St::Lead, true) => (Some(Kind::NewBusiness), mv),
             (St::Churned, true) => {
                 let gap_days = last_churn.map(|lc| (t0 - lc) / SECS_PER_DAY).unwrap_or(0);
                 match s.reactivation_window_days {
                     Some(w) if gap_days > w as i64 => {
                         flags |= CHANGE_RETURNING;
-                        (Some(Kind::NewBusiness), r1)
+                        (Some(Kind::NewBusiness), mv)
                     }
-                    _ => (Some(Kind::Reactivation), r1),
+                    _ => (Some(Kind::Reactivation), mv),
                 }
             }
-            (St::Active, false) => (Some(Kind::Churn), -r0),
+            (St::Active, false) => (Some(Kind::Churn), mv),
             (St::Active, true) => {
-                // movement per currency = (M1 − M0)·ρ1, or −R0 when the currency's MRR goes to 0 (§2.4)
-                let mut mv = 0i64;
-                let mut seen: [Option<Currency>; 8] = [None; 8];
-                for (k, cur) in prev.cur.iter().chain(after.cur.iter()).filter_map(|x| x.0).enumerate() {
-                    if seen.contains(&Some(cur)) {
-                        continue;
-                    }
-                    seen[k] = Some(cur);
-                    let (m0, rr0) = prev.cur.iter().find(|x| x.0 == Some(cur)).map(|x| (x.1, x.2)).unwrap_or((0, 0));
-                    let (m1, rr1) = after.cur.iter().find(|x| x.0 == Some(cur)).map(|x| (x.1, x.2)).unwrap_or((0, 0));
-                    mv += if m1 > 0 {
-                        holdfast_core::money::div_round((m1 - m0) as i128 * rr1 as i128, m1 as i128, s.rounding) as i64
-                    } else {
-                        -rr0
-                    };
-                }
                 let kind = if mv > 0 {
                     Some(Kind::Expansion)
                 } else if mv < 0 {
@@ -1046,6 +1044,23 @@ fn classify(ctx: &Ctx, c: u32, sc: &mut Scratch) {
         }
     }
     let _ = c;
+}
+
+/// Movement between two customer states per spec §2.4: per currency `(M1 − M0)·ρ1`, or `−R0` when the
+/// currency's MRR goes to 0; the rest of `R1 − R0` is FX impact.
+fn step_movement(prev: &CustPoint, after: &CustPoint, rm: holdfast_core::RoundingMode) -> i64 {
+    let mut mv = 0i64;
+    let mut seen: [Option<Currency>; 8] = [None; 8];
+    for (k, cur) in prev.cur.iter().chain(after.cur.iter()).filter_map(|x| x.0).enumerate() {
+        if seen.contains(&Some(cur)) {
+            continue;
+        }
+        seen[k] = Some(cur);
+        let (m0, rr0) = prev.cur.iter().find(|x| x.0 == Some(cur)).map(|x| (x.1, x.2)).unwrap_or((0, 0));
+        let (m1, rr1) = after.cur.iter().find(|x| x.0 == Some(cur)).map(|x| (x.1, x.2)).unwrap_or((0, 0));
+        mv += if m1 > 0 { holdfast_core::money::div_round((m1 - m0) as i128 * rr1 as i128, m1 as i128, rm) as i64 } else { -rr0 };
+    }
+    mv
 }
 
 fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
