@@ -1,1 +1,108 @@
-fn main() {}
+//! `holdfast`: the command-line shell over the Holdfast libraries. It parses flags, loads configuration,
+//! opens the store, calls the engine and renders; it computes no metric itself.
+//!
+//! Exit codes: 0 success, 1 internal error, 2 usage error, 65 bad input data, 66 input not found,
+//! 70 an invariant check failed, 74 I/O error, 78 configuration error.
+mod bench;
+mod commands;
+mod config;
+mod render;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "holdfast", version, about = "Customer-success analytics: MRR, movements and revenue KPIs from your billing data.", long_about = None)]
+pub struct Cli {
+    /// Config file (default: $HOLDFAST_CONFIG, else ./holdfast.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// SQLite store file (overrides config and $HOLDFAST_DB).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `holdfast=debug` (also $RUST_LOG). Logs go to stderr.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log: String,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a simulated company, import it into a fresh store and print the revenue report.
+    Demo(commands::DemoArgs),
+    /// Import neutral CSV/JSONL billing files (a directory or one file), all or nothing.
+    Import(commands::ImportArgs),
+    /// Revenue KPIs by period and segment.
+    Report(commands::ReportArgs),
+    /// The MRR movement ledger, filterable by customer, type and period.
+    Movements(commands::MovementsArgs),
+    /// Write the simulator's output as neutral files.
+    Generate(commands::GenerateArgs),
+    /// Row counts of the store.
+    Status,
+    /// Measure import, snapshot load and engine speed on simulated data.
+    Bench(bench::BenchArgs),
+}
+
+/// Engine settings flags shared by report, movements and demo.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// Policy preset: holdfast, chartmogul, baremetrics, profitwell, stripe.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Override any policy setting, e.g. `--set grouping_window_minutes=0` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Knowledge time (ISO-8601); default: the latest instant in the data.
+    #[arg(long, value_name = "INSTANT")]
+    pub as_of: Option<String>,
+}
+
+/// An error with the exit code it deserves.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+    pub fn config(e: impl std::fmt::Display) -> Failure {
+        Failure::new(78, format!("{e:#}"))
+    }
+    pub fn data(e: impl std::fmt::Display) -> Failure {
+        Failure::new(65, e.to_string())
+    }
+    pub fn io(e: impl std::fmt::Display) -> Failure {
+        Failure::new(74, e.to_string())
+    }
+}
+
+fn init_logs(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cli.log_json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(&cli);
+    match commands::dispatch(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -68,10 +68,12 @@ impl Segmenter {
         let cohort_base = month_index(first);
         match &by {
             SegmentBy::Plan => {
+                // a plan's name when it is unique, else its id (names repeat across currencies)
+                let names = &snap.plans.name;
                 for i in 0..snap.plans.ids.len() {
                     let id = snap.plans.ids.name(i as u32);
-                    labels.push(match &snap.plans.name[i] {
-                        Some(n) if n.as_ref() != id => format!("{n} ({id})"),
+                    labels.push(match &names[i] {
+                        Some(n) if names.iter().filter(|m| m.as_deref() == Some(n.as_ref())).count() == 1 => n.to_string(),
                         _ => id.to_string(),
                     });
                 }

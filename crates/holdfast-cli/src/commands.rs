@@ -1,0 +1,398 @@
+//! The subcommands. Each is: load config → open store → call a library → render.
+use crate::config::{self, Config};
+use crate::render::{self, LedgerRow};
+use crate::{Cli, Command, Failure, PolicyArgs};
+use clap::{Args, ValueEnum};
+use holdfast_core::snapshot::Snapshot;
+use holdfast_core::time::{parse_instant, Calendar};
+use holdfast_engine::timeline::Kind;
+use holdfast_engine::{RunSpec, SegmentBy, Settings};
+use holdfast_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq, Default)]
+pub enum OutFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Period grain: day, week, month, quarter, year (default from config: month).
+    #[arg(long)]
+    pub grain: Option<String>,
+    /// A period label (`2025-03`, `2025-Q1`) or a range `FROM..TO`; default: every period with data.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Segment by plan, billing_interval, currency, mrr_band, cohort or any customer attribute (repeatable).
+    #[arg(long = "segment-by", value_name = "DIMENSION")]
+    pub segment_by: Vec<String>,
+    /// Only these KPIs (repeatable), e.g. `--kpi mrr --kpi nrr`.
+    #[arg(long = "kpi")]
+    pub kpis: Vec<String>,
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    pub format: OutFormat,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MovementsArgs {
+    /// Only this customer id (repeatable).
+    #[arg(long)]
+    pub customer: Vec<String>,
+    /// Only this movement type (new_business, expansion, contraction, churn, reactivation, fx_only; repeatable).
+    #[arg(long = "type")]
+    pub kind: Vec<String>,
+    /// A month label or range (`2025-01..2025-03`) by effective time.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Include FX-only rows (no movement, only FX impact).
+    #[arg(long)]
+    pub include_fx: bool,
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    pub format: OutFormat,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A directory of neutral files (customers.csv, plans.csv, …) or one file.
+    pub path: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Output directory (created if missing).
+    #[arg(long, default_value = "generated")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 2_000)]
+    pub customers: usize,
+    #[arg(long, default_value_t = 24)]
+    pub months: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// csv or jsonl
+    #[arg(long, default_value = "csv")]
+    pub file_format: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 2_000)]
+    pub customers: usize,
+    #[arg(long, default_value_t = 24)]
+    pub months: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Directory for the generated files, the store and the reports.
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+    /// Segmentation shown after the totals.
+    #[arg(long = "segment-by", default_value = "plan")]
+    pub segment_by: Vec<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
+    let mut cfg = config::load(cli.config.as_deref()).map_err(Failure::config)?;
+    if let Some(db) = &cli.db {
+        cfg.db = db.clone();
+    }
+    match &cli.command {
+        Command::Demo(a) => demo(&cfg, a),
+        Command::Import(a) => import(&cfg, a).map(|_| ()),
+        Command::Report(a) => report(&cfg, a),
+        Command::Movements(a) => movements(&cfg, a),
+        Command::Generate(a) => generate(a),
+        Command::Status => status(&cfg),
+        Command::Bench(a) => crate::bench::bench(a),
+    }
+}
+
+pub fn settings_from(cfg: &Config, p: &PolicyArgs) -> Result<Settings, Failure> {
+    let mut s = cfg.settings.clone();
+    if let Some(preset) = &p.preset {
+        s.set("preset", preset).map_err(Failure::config)?;
+    }
+    for kv in &p.set {
+        let (k, v) = kv.split_once('=').ok_or_else(|| Failure::new(2, format!("--set {kv:?}: expected KEY=VALUE")))?;
+        s.set(k.trim(), v.trim()).map_err(Failure::config)?;
+    }
+    Ok(s)
+}
+
+fn open_store(path: &Path, must_exist: bool) -> Result<holdfast_store::SqliteStore, Failure> {
+    if must_exist && !path.exists() {
+        return Err(Failure::new(66, format!("no store at {} (run `holdfast import <dir>` or `holdfast demo` first, or pass --db)", path.display())));
+    }
+    holdfast_store::SqliteStore::open(path).map_err(|e| Failure::io(format!("cannot open store {}: {e}", path.display())))
+}
+
+fn load_snapshot(store: &dyn Store) -> Result<Snapshot, Failure> {
+    let t = Instant::now();
+    let snap = store.load_snapshot().map_err(|e| Failure::io(format!("cannot load store: {e}")))?;
+    tracing::info!(customers = snap.customers.len(), lines = snap.lines.len(), ms = t.elapsed().as_millis() as u64, "snapshot loaded");
+    Ok(snap)
+}
+
+fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
+    p.as_of.as_deref().map(parse_instant).transpose().map_err(|e| Failure::new(2, format!("--as-of: {e}")))
+}
+
+/// Parses `--period` into labels of `grain` among the run's periods.
+fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
+    let all: Vec<String> = run.periods.iter().map(|p| p.label.clone()).collect();
+    let Some(spec) = period else { return Ok(all) };
+    let (from, to) = spec.split_once("..").unwrap_or((spec, spec));
+    let f = cal.parse_label(from).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
+    let t = cal.parse_label(to).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
+    Ok(run.periods.iter().filter(|p| p.start >= f.start && p.start <= t.start).map(|p| p.label.clone()).collect())
+}
+
+fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
+    let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
+    let (from, to) = match period {
+        Some(spec) => {
+            let (f, t) = spec.split_once("..").unwrap_or((spec, spec));
+            let f = cal.parse_label(f).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
+            let t = cal.parse_label(t).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
+            (Some(f.start), Some(t.end - 1))
+        }
+        None => (None, None),
+    };
+    let spec = RunSpec { as_of, grain, from, to, segment_by: segs.iter().map(|s| SegmentBy::parse(s)).collect() };
+    let t = Instant::now();
+    let run = holdfast_engine::run(snap, s, &spec).map_err(Failure::config)?;
+    tracing::info!(ledger_rows = run.ledger.len(), ms = t.elapsed().as_millis() as u64, "engine run");
+    Ok(run)
+}
+
+pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
+    let s = settings_from(cfg, &a.policy)?;
+    let grain = match &a.grain {
+        Some(g) => g.parse().map_err(|e: String| Failure::new(2, format!("--grain: {e}")))?,
+        None => cfg.grain,
+    };
+    let segs = if a.segment_by.is_empty() { cfg.segment_by.clone() } else { a.segment_by.clone() };
+    let store = open_store(&cfg.db, true)?;
+    let snap = load_snapshot(&store)?;
+    let run = run_engine(&snap, &s, grain, &segs, as_of(&a.policy)?, a.period.as_deref())?;
+    let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
+    let periods = select_periods(&run, &cal, a.period.as_deref())?;
+    let text = match a.format {
+        OutFormat::Table => render::human_report(&run, s.reporting_currency, &periods),
+        OutFormat::Json => render::json_report(&run, &s, &periods, &a.kpis),
+        OutFormat::Csv => render::csv_report(&run, &periods, &a.kpis),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
+    let s = settings_from(cfg, &a.policy)?;
+    let store = open_store(&cfg.db, true)?;
+    let snap = load_snapshot(&store)?;
+    let run = run_engine(&snap, &s, holdfast_core::Grain::Month, &[], as_of(&a.policy)?, None)?;
+    let kinds: Vec<Kind> = a.kind.iter().map(|k| Kind::parse(k).ok_or_else(|| Failure::new(2, format!("--type {k:?}: expected new_business, expansion, contraction, churn, reactivation or fx_only")))).collect::<Result<_, _>>()?;
+    let customers: Vec<u32> = a
+        .customer
+        .iter()
+        .map(|c| snap.customers.ids.get(c).ok_or_else(|| Failure::new(66, format!("no customer {c:?} in the store"))))
+        .collect::<Result<_, _>>()?;
+    let window = match &a.period {
+        Some(p) => {
+            let cal = Calendar::new(holdfast_core::Grain::Month, &s.timezone).map_err(Failure::config)?;
+            let (f, t) = p.split_once("..").unwrap_or((p, p));
+            let f = cal.parse_label(f).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
+            let t = cal.parse_label(t).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
+            Some((f.start, t.end))
+        }
+        None => None,
+    };
+    let rows: Vec<LedgerRow> = run
+        .ledger
+        .iter()
+        .filter(|x| customers.is_empty() || customers.contains(&x.customer))
+        .filter(|x| if kinds.is_empty() { a.include_fx || x.kind != Kind::FxOnly } else { kinds.contains(&x.kind) })
+        .filter(|x| window.map(|(f, t)| x.t >= f && x.t < t).unwrap_or(true))
+        .map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) })
+        .collect();
+    let cur = s.reporting_currency;
+    let text = match a.format {
+        OutFormat::Table => render::ledger_human(&rows, cur),
+        OutFormat::Csv => render::ledger_csv(&rows, cur),
+        OutFormat::Json => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "customer_id": r.customer,
+                        "effective_at": holdfast_core::time::format_instant(r.change.t),
+                        "type": r.change.kind.as_str(),
+                        "amount": r.change.amount,
+                        "fx_impact": r.change.fx,
+                        "mrr_after": r.change.mrr,
+                        "currency": cur.code(),
+                        "grouped_count": r.change.grouped,
+                        "returning": r.change.returning(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        }
+    };
+    println!("{text}");
+    Ok(())
+}
+
+fn bar(len: u64, msg: String) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(ProgressStyle::with_template("{msg:24} [{bar:30}] {bytes}/{total_bytes} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    pb.set_message(msg);
+    pb
+}
+
+/// Imports every file under `path` in one transaction. Returns the summary text.
+pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
+    if !a.path.exists() {
+        return Err(Failure::new(66, format!("{} does not exist", a.path.display())));
+    }
+    let files = holdfast_ingest::discover(&a.path).map_err(Failure::data)?;
+    if files.is_empty() {
+        return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, … or .jsonl)", a.path.display())));
+    }
+    let mut store = open_store(&cfg.db, false)?;
+    let t = Instant::now();
+    let mut tx = store.begin_import().map_err(|e| Failure::io(format!("cannot start import: {e}")))?;
+    let mut reader = holdfast_ingest::Reader::new();
+    let mut rows = 0u64;
+    for f in &files {
+        let pb = bar(f.bytes, f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        if f.bytes < 4 << 20 {
+            pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let mut store_err: Option<String> = None;
+        let n = reader
+            .read_file(
+                f,
+                &mut |r| {
+                    tx.put(&r).map(|_| ()).map_err(|e| {
+                        store_err = Some(e.to_string());
+                        holdfast_ingest::ImportError { file: f.path.clone(), line: None, field: None, value: None, expected: format!("a writable store ({e})") }
+                    })
+                },
+                &mut |b| pb.set_position(b),
+            )
+            .map_err(|e| if store_err.is_some() { Failure::io(e) } else { Failure::data(format!("{e}\nnothing was imported (the import is all or nothing)")) })?;
+        pb.finish_and_clear();
+        rows += n;
+        tracing::info!(file = %f.path.display(), rows = n, "read");
+    }
+    let summary = tx.commit().map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
+    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    for ts in &summary.per_table {
+        if ts.inserted + ts.updated + ts.unchanged > 0 {
+            out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));
+        }
+    }
+    if !summary.updated_keys.is_empty() {
+        out.push_str("  updated (same key, different content):\n");
+        for (table, key) in &summary.updated_keys {
+            out.push_str(&format!("    {table} {key}\n"));
+        }
+    }
+    eprint!("{out}");
+    Ok(out)
+}
+
+pub fn status(cfg: &Config) -> Result<(), Failure> {
+    let store = open_store(&cfg.db, true)?;
+    let counts = store.table_counts().map_err(|e| Failure::io(e.to_string()))?;
+    println!("store {}", cfg.db.display());
+    for (t, n) in counts {
+        println!("  {t:<20} {n:>10}");
+    }
+    Ok(())
+}
+
+pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
+    let format = match a.file_format.as_str() {
+        "csv" => holdfast_ingest::Format::Csv,
+        "jsonl" => holdfast_ingest::Format::Jsonl,
+        other => return Err(Failure::new(2, format!("--file-format {other:?}: expected csv or jsonl"))),
+    };
+    std::fs::create_dir_all(&a.out).map_err(Failure::io)?;
+    let cfg = holdfast_sim::SimConfig::new(a.seed, a.customers, a.months);
+    let mut w = holdfast_ingest::DatasetWriter::create(&a.out, format).map_err(Failure::io)?;
+    let pb = ProgressBar::new(a.customers as u64);
+    pb.set_style(ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let mut err = None;
+    let mut n = 0u64;
+    holdfast_sim::generate(&cfg, &mut |r| {
+        if let holdfast_core::records::Record::Customer(c) = &r {
+            if c.valid_from.is_none() {
+                n += 1;
+                if n % 1024 == 0 {
+                    pb.set_position(n);
+                }
+            }
+        }
+        if err.is_none() {
+            if let Err(e) = w.write(&r) {
+                err = Some(e);
+            }
+        }
+    });
+    pb.finish_and_clear();
+    if let Some(e) = err {
+        return Err(Failure::io(e));
+    }
+    w.finish().map_err(Failure::io)?;
+    eprintln!("wrote {} customers × {} months to {}", a.customers, a.months, a.out.display());
+    Ok(())
+}
+
+pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
+    let s = settings_from(cfg, &a.policy)?;
+    let data = a.out.join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).map_err(Failure::io)?;
+    }
+    let db = a.out.join("holdfast.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(Failure::io)?;
+        }
+    }
+    generate(&GenerateArgs { out: data.clone(), customers: a.customers, months: a.months, seed: a.seed, file_format: "csv".into() })?;
+    let mut c2 = cfg.clone();
+    c2.db = db.clone();
+    import(&c2, &ImportArgs { path: data.clone() })?;
+    let store = open_store(&db, true)?;
+    let snap = load_snapshot(&store)?;
+    let run = run_engine(&snap, &s, holdfast_core::Grain::Month, &a.segment_by, as_of(&a.policy)?, None)?;
+    let periods: Vec<String> = run.periods.iter().map(|p| p.label.clone()).collect();
+    let text = render::human_report(&run, s.reporting_currency, &periods);
+    print!("{text}");
+    let fails = render::roll_forward_failures(&run);
+    std::fs::write(a.out.join("report.txt"), &text).map_err(Failure::io)?;
+    std::fs::write(a.out.join("report.json"), render::json_report(&run, &s, &periods, &[])).map_err(Failure::io)?;
+    std::fs::write(a.out.join("report.csv"), render::csv_report(&run, &periods, &[])).map_err(Failure::io)?;
+    std::fs::write(a.out.join("report.html"), render::html_report(&run, s.reporting_currency, &periods)).map_err(Failure::io)?;
+    let rows: Vec<LedgerRow> = run.ledger.iter().map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) }).collect();
+    std::fs::write(a.out.join("movements.csv"), render::ledger_csv(&rows, s.reporting_currency)).map_err(Failure::io)?;
+    if !fails.is_empty() {
+        return Err(Failure::new(70, format!("MRR roll-forward does not hold:\n{}", fails.join("\n"))));
+    }
+    println!("\nMRR and customer roll-forward hold in all {} months.", periods.len());
+    println!("Wrote {0}/report.html, report.txt, report.json, report.csv, movements.csv and the store {0}/holdfast.db", a.out.display());
+    Ok(())
+}
