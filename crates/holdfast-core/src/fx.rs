@@ -44,8 +44,9 @@ pub fn convert(minor: i64, from: Currency, to: Currency, rate: Rate, mode: Round
 #[derive(Clone, Debug, Default)]
 pub struct FxTable {
     reporting: Option<Currency>,
-    /// per currency: (UTC day, rate into reporting), sorted by day.
-    series: HashMap<Currency, Vec<(i32, Rate)>>,
+    /// per currency: (UTC day, rate into reporting), sorted by day. A handful of currencies: a vector
+    /// scan beats hashing on the hot path.
+    series: Vec<(Currency, Vec<(i32, Rate)>)>,
 }
 
 impl FxTable {
@@ -95,7 +96,9 @@ impl FxTable {
             v.sort_by_key(|p| p.0);
             v.dedup_by_key(|p| p.0);
         }
-        FxTable { reporting: Some(reporting), series: direct }
+        let mut series: Vec<(Currency, Vec<(i32, Rate)>)> = direct.into_iter().collect();
+        series.sort_by_key(|x| x.0);
+        FxTable { reporting: Some(reporting), series }
     }
 
     pub fn reporting(&self) -> Option<Currency> {
@@ -107,12 +110,18 @@ impl FxTable {
         if Some(c) == self.reporting {
             return Some(Rate::ONE);
         }
-        lookup(&self.series, c, day)
+        let v = &self.series.iter().find(|x| x.0 == c)?.1;
+        let i = v.partition_point(|p| p.0 <= day);
+        if i == 0 {
+            v.first().map(|p| p.1)
+        } else {
+            Some(v[i - 1].1)
+        }
     }
 
     /// The distinct days on which `c`'s rate changes.
     pub fn change_days(&self, c: Currency) -> &[(i32, Rate)] {
-        self.series.get(&c).map(|v| v.as_slice()).unwrap_or(&[])
+        self.series.iter().find(|x| x.0 == c).map(|x| x.1.as_slice()).unwrap_or(&[])
     }
 }
 

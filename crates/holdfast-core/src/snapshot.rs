@@ -9,7 +9,7 @@ use crate::fx::Rate;
 use crate::money::Currency;
 use crate::records::*;
 use crate::time::{day_of, Ts};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Absent reference.
 pub const NONE: u32 = u32::MAX;
@@ -201,6 +201,8 @@ impl Invoices {
 pub const LINE_RECURRING: u8 = 1;
 pub const LINE_PRORATED: u8 = 2;
 pub const LINE_HAS_PERIOD: u8 = 4;
+/// The line has entries in `Lines::discounts`.
+pub const LINE_DISCOUNTED: u8 = 8;
 
 /// Invoice lines, one column per field. Lines carry no string id: the engine identifies them by index.
 /// Instants of lines without a service period are 0 and the flag `LINE_HAS_PERIOD` is unset.
@@ -532,6 +534,7 @@ impl SnapshotBuilder {
         for (d, amt) in discounts {
             let di = self.discount_idx(d);
             self.s.lines.discounts.push((idx, di, amt));
+            self.s.lines.flags[idx as usize] |= LINE_DISCOUNTED;
         }
         Ok(idx)
     }

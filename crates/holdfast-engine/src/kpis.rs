@@ -69,6 +69,8 @@ impl Acc {
 /// One aggregation: periods × segments.
 pub struct Aggregation {
     pub periods: Vec<Period>,
+    /// Leading warm-up periods: accumulated (LTV looks back at them) but not reported.
+    pub skip: usize,
     pub seg: Option<Segmenter>,
 }
 
@@ -116,6 +118,7 @@ pub fn accumulate(agg: &Aggregation, snap: &Snapshot, s: &Settings, as_of: Ts, c
     let mut st = State { mrr: 0, active: false, extra: ChangeExtra::default(), attr: initial_attr, seg: 0 };
     st.seg = seg_of(&st.extra, 0, st.attr);
     let mut ci = 0usize;
+    let mut ri = sc.renewals.partition_point(|r| r.t < agg.periods.first().map(|p| p.start).unwrap_or(Ts::MIN));
     let mut ai = if current_only { versions.len() } else { versions.iter().take_while(|v| v.valid_from == i64::MIN).count().max(1).min(versions.len()) };
     let early_window = s.early_window_days as i64 * SECS_PER_DAY;
 
@@ -225,7 +228,9 @@ pub fn accumulate(agg: &Aggregation, snap: &Snapshot, s: &Settings, as_of: Ts, c
             b.lost += 1;
         }
         // renewals due in the period: rate base is the segment at period start
-        for r in sc.renewals.iter().filter(|r| r.t >= p.start && r.t < p.end) {
+        while ri < sc.renewals.len() && sc.renewals[ri].t < p.end {
+            let r = &sc.renewals[ri];
+            ri += 1;
             b.renew_due += 1;
             b.renew_renewed += r.renewed as i64;
             b.renew_before += r.before;
@@ -315,7 +320,7 @@ pub fn derive(
 ) {
     let g = agg.groups();
     let rm = s.rounding;
-    for (pi, p) in agg.periods.iter().enumerate() {
+    for (pi, p) in agg.periods.iter().enumerate().skip(agg.skip) {
         for gi in 0..g {
             let a = &acc[pi * g + gi];
             let segment = agg.seg.as_ref().map(|sg| format!("{}={}", seg_name.unwrap_or(sg.by.name()), sg.labels[gi]));

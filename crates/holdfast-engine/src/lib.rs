@@ -118,91 +118,111 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
     let to = spec.to.unwrap_or(as_of).max(from);
     let periods = cal.periods(from, to + 1);
     let month_cal = Calendar::new(Grain::Month, &settings.timezone).map_err(cfg)?;
-    // LTV needs the monthly churn of the 6 months before each period.
+    // LTV needs the monthly churn of the 6 months before each period: for the month grain the main
+    // aggregation simply starts 6 months earlier; other grains get a second, monthly aggregation.
     let months = month_cal.periods(month_start_minus(&month_cal, from, 6), to + 1);
-    let first = periods.first().map(|p| p.start).unwrap_or(from);
-
-    let mut aggs: Vec<(Aggregation, Aggregation)> = Vec::new();
+    let seg_first = months.first().map(|m| m.start).unwrap_or(from).min(data_start(snap).unwrap_or(from));
+    let monthly_grain = spec.grain == Grain::Month;
     let mut names: Vec<Option<String>> = vec![None];
-    aggs.push((Aggregation { periods: periods.clone(), seg: None }, Aggregation { periods: months.clone(), seg: None }));
+    let mut segs: Vec<Option<SegmentBy>> = vec![None];
     for by in &spec.segment_by {
-        let mk = || Segmenter::new(by.clone(), snap, settings.reporting_currency, months.first().map(|m| m.start).unwrap_or(first).min(data_start(snap).unwrap_or(first)), as_of).map_err(cfg);
-        aggs.push((Aggregation { periods: periods.clone(), seg: Some(mk()?) }, Aggregation { periods: months.clone(), seg: Some(mk()?) }));
         names.push(Some(by.name().to_string()));
+        segs.push(Some(by.clone()));
+    }
+    let mut aggs: Vec<Aggregation> = Vec::new(); // per table: main, then (for non-month grains) monthly
+    for by in &segs {
+        let mk = |b: &SegmentBy| Segmenter::new(b.clone(), snap, settings.reporting_currency, seg_first, as_of).map_err(cfg);
+        let seg = by.as_ref().map(mk).transpose()?;
+        if monthly_grain {
+            let skip = months.len() - periods.len();
+            aggs.push(Aggregation { periods: months.clone(), skip, seg });
+        } else {
+            aggs.push(Aggregation { periods: periods.clone(), skip: 0, seg });
+            let seg = by.as_ref().map(mk).transpose()?;
+            aggs.push(Aggregation { periods: months.clone(), skip: months.len(), seg });
+        }
     }
     let daily_on = settings.customer_churn_formula == settings::CustomerChurnFormula::DailySum;
+    let first = periods.first().map(|p| p.start).unwrap_or(from);
     let first_day = first.div_euclid(holdfast_core::time::SECS_PER_DAY);
     let n_days = ((periods.last().map(|p| p.end).unwrap_or(first) - first).div_euclid(holdfast_core::time::SECS_PER_DAY) + 1).max(0) as usize;
 
     let n = snap.customers.len();
-    let chunks: Vec<(usize, usize)> = (0..n).step_by(CHUNK).map(|s| (s, (s + CHUNK).min(n))).collect();
-    struct ChunkOut {
+    let chunks: Vec<(usize, usize, usize)> = (0..n).step_by(CHUNK).enumerate().map(|(i, s)| (i, s, (s + CHUNK).min(n))).collect();
+    struct Part {
+        chunk: usize,
         ledger: Vec<Change>,
         customers: Vec<CustomerNow>,
-        accs: Vec<(Vec<Acc>, Vec<Acc>)>,
-        daily: Vec<Option<Daily>>,
     }
-    let new_accs = || aggs.iter().map(|(a, m)| (vec![Acc::default(); a.periods.len() * a.groups()], vec![Acc::default(); m.periods.len() * m.groups()])).collect::<Vec<_>>();
-    let new_daily = || {
-        aggs.iter()
-            .map(|(a, _)| daily_on.then(|| Daily { first_day, days: n_days, a: vec![0; n_days * a.groups()], lost: vec![0; n_days * a.groups()] }))
-            .collect::<Vec<_>>()
+    struct Thread {
+        sc: Scratch,
+        accs: Vec<Vec<Acc>>,
+        daily: Vec<Option<Daily>>,
+        parts: Vec<Part>,
+    }
+    let new_thread = || Thread {
+        sc: Scratch::default(),
+        accs: aggs.iter().map(|a| vec![Acc::default(); a.periods.len() * a.groups()]).collect(),
+        daily: aggs
+            .iter()
+            .map(|a| (daily_on && a.skip < a.periods.len()).then(|| Daily { first_day, days: n_days, a: vec![0; n_days * a.groups()], lost: vec![0; n_days * a.groups()] }))
+            .collect(),
+        parts: Vec::new(),
     };
-    let outs: Vec<ChunkOut> = chunks
+    // Sums are integers, so merging per-thread accumulators in any order is exact and deterministic;
+    // ledger parts are put back in customer order.
+    let merged = chunks
         .par_iter()
-        .map_init(Scratch::default, |sc, &(lo, hi)| {
-            let mut out = ChunkOut { ledger: Vec::new(), customers: Vec::with_capacity(hi - lo), accs: new_accs(), daily: new_daily() };
+        .fold(new_thread, |mut th, &(chunk, lo, hi)| {
+            let mut part = Part { chunk, ledger: Vec::new(), customers: Vec::with_capacity(hi - lo) };
             for c in lo..hi {
-                process_customer(&ctx, c as u32, sc);
-                out.ledger.extend_from_slice(&sc.changes);
-                out.customers.push(CustomerNow {
-                    status: sc.status.unwrap_or(CustomerStatus::Lead),
-                    mrr: sc.changes.last().map(|x| x.mrr).unwrap_or(0),
-                });
-                for (k, (agg, magg)) in aggs.iter().enumerate() {
-                    let (acc, macc) = &mut out.accs[k];
-                    kpis::accumulate(agg, snap, settings, as_of, c as u32, sc, acc, out.daily[k].as_mut());
-                    kpis::accumulate(magg, snap, settings, as_of, c as u32, sc, macc, None);
+                process_customer(&ctx, c as u32, &mut th.sc);
+                part.ledger.extend_from_slice(&th.sc.changes);
+                part.customers.push(CustomerNow { status: th.sc.status.unwrap_or(CustomerStatus::Lead), mrr: th.sc.changes.last().map(|x| x.mrr).unwrap_or(0) });
+                for (k, agg) in aggs.iter().enumerate() {
+                    kpis::accumulate(agg, snap, settings, as_of, c as u32, &th.sc, &mut th.accs[k], th.daily[k].as_mut());
                 }
             }
-            out
+            th.parts.push(part);
+            th
         })
-        .collect();
-
-    // merge in customer order (deterministic)
-    let mut ledger = Vec::with_capacity(outs.iter().map(|o| o.ledger.len()).sum());
+        .reduce(new_thread, |mut a, b| {
+            for (x, y) in a.accs.iter_mut().zip(&b.accs) {
+                for (p, q) in x.iter_mut().zip(y) {
+                    p.add(q);
+                }
+            }
+            for (x, y) in a.daily.iter_mut().zip(&b.daily) {
+                if let (Some(t), Some(d)) = (x.as_mut(), y.as_ref()) {
+                    for (p, q) in t.a.iter_mut().zip(&d.a) {
+                        *p += q;
+                    }
+                    for (p, q) in t.lost.iter_mut().zip(&d.lost) {
+                        *p += q;
+                    }
+                }
+            }
+            a.parts.extend(b.parts);
+            a
+        });
+    let Thread { accs, daily, mut parts, .. } = merged;
+    parts.sort_unstable_by_key(|p| p.chunk);
+    let mut ledger = Vec::with_capacity(parts.iter().map(|p| p.ledger.len()).sum());
     let mut customers = Vec::with_capacity(n);
-    let mut accs = new_accs();
-    let mut daily = new_daily();
-    for o in outs {
-        ledger.extend_from_slice(&o.ledger);
-        customers.extend_from_slice(&o.customers);
-        for (k, (a, m)) in o.accs.iter().enumerate() {
-            for (x, y) in accs[k].0.iter_mut().zip(a) {
-                x.add(y);
-            }
-            for (x, y) in accs[k].1.iter_mut().zip(m) {
-                x.add(y);
-            }
-        }
-        for (k, d) in o.daily.iter().enumerate() {
-            if let (Some(t), Some(d)) = (daily[k].as_mut(), d.as_ref()) {
-                for (x, y) in t.a.iter_mut().zip(&d.a) {
-                    *x += y;
-                }
-                for (x, y) in t.lost.iter_mut().zip(&d.lost) {
-                    *x += y;
-                }
-            }
-        }
+    for p in parts {
+        ledger.extend_from_slice(&p.ledger);
+        customers.extend_from_slice(&p.customers);
     }
     let mut tables = Vec::new();
-    for (k, (agg, magg)) in aggs.iter().enumerate() {
+    let per_table = if monthly_grain { 1 } else { 2 };
+    for (k, name) in names.iter().enumerate() {
+        let main = k * per_table;
+        let (magg, macc) = if monthly_grain { (&aggs[main], &accs[main]) } else { (&aggs[main + 1], &accs[main + 1]) };
         let g = magg.groups();
-        let monthly: Vec<(Period, Vec<Acc>)> = magg.periods.iter().enumerate().map(|(i, p)| (p.clone(), accs[k].1[i * g..(i + 1) * g].to_vec())).collect();
+        let monthly: Vec<(Period, Vec<Acc>)> = magg.periods.iter().enumerate().map(|(i, p)| (p.clone(), macc[i * g..(i + 1) * g].to_vec())).collect();
         let mut results = Vec::new();
-        kpis::derive(agg, &accs[k].0, &monthly, daily[k].as_ref(), settings, as_of, names[k].as_deref(), &mut results);
-        tables.push(KpiTable { segment_by: names[k].clone(), results });
+        kpis::derive(&aggs[main], &accs[main], &monthly, daily[main].as_ref(), settings, as_of, name.as_deref(), &mut results);
+        tables.push(KpiTable { segment_by: name.clone(), results });
     }
     Ok(Run { as_of, settings_hash: settings.hash(), periods, ledger, tables, customers })
 }

@@ -12,7 +12,7 @@ use crate::line_mrr::{line_mrr, LineDiscounts, LineFacts};
 use crate::settings::*;
 use holdfast_core::fx::{convert, FxTable, Rate};
 use holdfast_core::records::{Interval, InvoiceStatus, SubscriptionStatus, UsageType};
-use holdfast_core::snapshot::{Snapshot, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
+use holdfast_core::snapshot::{Snapshot, LINE_DISCOUNTED, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
 use holdfast_core::time::{day_of, Calendar, Ts, SECS_PER_DAY};
 use holdfast_core::{Currency, Grain};
 use serde::Serialize;
@@ -198,6 +198,7 @@ pub struct Scratch {
     active_lines: Vec<usize>,
     cust: Vec<CustPoint>,
     invoices_seen: Vec<u32>,
+    ptr: Vec<usize>,
     /// (subscription, due, cancelled) term ends, resolved into renewals once all subscriptions are built
     terms: Vec<(u32, Ts, bool)>,
     /// discount add-backs for CMRR: (from, to, delta)
@@ -207,6 +208,8 @@ pub struct Scratch {
     pub renewals: Vec<Renewal>,
     pub cmrr: Vec<CmrrAdjustment>,
     pub status: Option<CustomerStatus>,
+    /// an eligible line's invoice is unpaid past its due date at `as_of`
+    past_due: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -385,6 +388,7 @@ pub fn process_customer(ctx: &Ctx, c: u32, sc: &mut Scratch) {
     sc.terms.clear();
     sc.addbacks.clear();
     sc.status = None;
+    sc.past_due = false;
     let snap = ctx.snap;
     let s = ctx.s;
     let subs = ctx.subs_by_customer.get(c);
@@ -547,9 +551,12 @@ fn build_subscription(ctx: &Ctx, sub: u32, established: Ts, sc: &mut Scratch) {
             if b <= a {
                 continue;
             }
+            if !sc.past_due && inv.total[i] > 0 && inv.due_at[i].map(|d| d <= ctx.as_of).unwrap_or(false) && !inv.paid_at[i].map(|p| p <= ctx.as_of).unwrap_or(false) {
+                sc.past_due = true;
+            }
             let cur = inv.currency[i];
             currency = Some(cur);
-            let disc = ctx.line_discounts(l);
+            let disc = if lines.flags[l] & LINE_DISCOUNTED != 0 { ctx.line_discounts(l) } else { LineDiscounts::default() };
             let facts = LineFacts { amount, tax_inclusive: lines.tax_inclusive[l], a, b, prorated, interval };
             let native = line_mrr(&facts, disc.applied(s.discount_policy), s);
             // CMRR: discounts that will run out (once, repeating) do not commit future revenue.
@@ -855,10 +862,18 @@ fn stash_terms(ctx: &Ctx, sub: u32, lines: &[WLine], end: Option<Ts>, terms: &mu
         if due > ctx.as_of {
             continue;
         }
-        if !terms[start_len..].iter().any(|x| x.1 == due) {
-            terms.push((sub, due, cancelled));
+        terms.push((sub, due, cancelled));
+    }
+    terms[start_len..].sort_unstable_by_key(|x| (x.1, !x.2));
+    // one term per due date (several items of a subscription end together)
+    let mut w = start_len;
+    for r in start_len..terms.len() {
+        if w == start_len || terms[w - 1].1 != terms[r].1 {
+            terms[w] = terms[r];
+            w += 1;
         }
     }
+    terms.truncate(w);
 }
 
 fn value_at(points: &[SubPoint], t: Ts) -> (i64, bool) {
@@ -893,7 +908,9 @@ fn merge_customer(ctx: &Ctx, sc: &mut Scratch) {
     sc.times.sort_unstable();
     sc.times.dedup();
     sc.cust.clear();
-    let mut ptr: Vec<usize> = sc.subs.iter().map(|s| s.lo).collect();
+    let mut ptr = std::mem::take(&mut sc.ptr);
+    ptr.clear();
+    ptr.extend(sc.subs.iter().map(|s| s.lo));
     for &t in &sc.times {
         let mut cp = CustPoint { t, live: 0, rep: 0, seats: 0, plan: NONE, interval: None, negative: false, cur: [(None, 0, 0); 4] };
         let mut best: Option<(i64, u32)> = None;
@@ -935,6 +952,7 @@ fn merge_customer(ctx: &Ctx, sc: &mut Scratch) {
         cp.plan = best.map(|b| b.1).unwrap_or(NONE);
         sc.cust.push(cp);
     }
+    sc.ptr = ptr;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1139,22 +1157,10 @@ fn current_status(ctx: &Ctx, c: u32, sc: &Scratch) -> CustomerStatus {
     if !active {
         return if sc.changes.iter().any(|x| x.kind == Kind::NewBusiness) { CustomerStatus::Churned } else { CustomerStatus::Lead };
     }
-    // past due: an unpaid, issued invoice of this customer past its due date
-    let snap = ctx.snap;
-    for si in &sc.subs {
-        for &l in ctx.lines_by_sub.get(si.sub) {
-            let i = snap.lines.invoice[l as usize] as usize;
-            let inv = &snap.invoices;
-            if inv.customer[i] != c || !matches!(inv.status[i], InvoiceStatus::Open | InvoiceStatus::Uncollectible | InvoiceStatus::Paid) {
-                continue;
-            }
-            let paid = inv.paid_at[i].map(|p| p <= ctx.as_of).unwrap_or(false);
-            if let Some(due) = inv.due_at[i] {
-                if due <= ctx.as_of && !paid && inv.total[i] > 0 {
-                    return CustomerStatus::PastDue;
-                }
-            }
-        }
+    // past due: an unpaid, issued invoice of an active subscription past its due date
+    let _ = (ctx, c);
+    if sc.past_due {
+        return CustomerStatus::PastDue;
     }
     CustomerStatus::Active
 }
