@@ -1,26 +1,32 @@
-//! Revenue KPIs (spec §3) by period and segment, from per-customer ledger rows in one pass.
+//! Revenue KPIs (spec §3) by period and segment, from per-customer ledger rows.
 //!
-//! Each customer is walked once per aggregation against the ordered period boundaries; stocks are read
-//! at boundaries (state `< start`, `< end`), flows summed inside, into a `(period × segment)` grid of
-//! [`Acc`] sums. Ratios are formed only at the end from numerators and denominators.
+//! A customer contributes only where something happens: each ledger row, attribute version, renewal term
+//! and CMRR adjustment is placed in its period and adds flows, plus the *change* of the stocks (MRR,
+//! customers, seats) during that period, into a `(period × segment)` grid of [`Acc`] sums. [`stocks`]
+//! turns the changes into start and end stocks by prefix sums, so the cost is proportional to the number
+//! of events, not customers × periods. Ratios are formed once, at the end, from numerators and denominators.
 use crate::result::*;
 use crate::segment::{month_index, Segmenter};
 use crate::settings::*;
-use crate::timeline::{ChangeExtra, Kind, Scratch, CHANGE_RETURNING};
+use crate::timeline::{ChangeExtra, Kind, Scratch, CHANGE_NEGATIVE_MRR, CHANGE_RETURNING};
 use holdfast_core::money::div_round;
 use holdfast_core::records::Interval;
 use holdfast_core::snapshot::Snapshot;
 use holdfast_core::time::{Period, Ts, SECS_PER_DAY};
 
-/// Additive sums for one period × segment.
+/// Additive sums for one period × segment. Stocks are stored as the initial stock (first period only)
+/// plus the change during each period.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Acc {
-    pub mrr_start: i64,
-    pub mrr_end: i64,
-    pub cmrr_end: i64,
-    pub customers_start: i64,
-    pub customers_end: i64,
-    pub seats_end: i64,
+    pub mrr_init: i64,
+    pub cust_init: i64,
+    pub seats_init: i64,
+    pub neg_init: i64,
+    pub d_mrr: i64,
+    pub d_cust: i64,
+    pub d_seats: i64,
+    pub d_neg: i64,
+    pub cmrr_adj: i64,
     pub mov: [i64; 6],
     pub cnt: [i64; 6],
     pub first_time_new: i64,
@@ -34,9 +40,9 @@ pub struct Acc {
     pub s_con: i64,
     pub s_churn: i64,
     pub s_react: i64,
-    pub p2p_min: i64,
-    pub p2p_end: i64,
-    pub a_start: i64,
+    /// point-to-point sums minus the no-change default (each S member contributes its start MRR)
+    pub p2p_min_corr: i64,
+    pub p2p_end_corr: i64,
     pub lost: i64,
     pub early_new: i64,
     pub early_churned: i64,
@@ -48,22 +54,55 @@ pub struct Acc {
     pub renew_incomplete: i64,
     pub rolling_num: i64,
     pub rolling_den: i64,
-    pub negative_mrr: i64,
-    pub daily_sum: f64,
-    pub daily_days: i64,
 }
 
 impl Acc {
     pub fn add(&mut self, o: &Acc) {
         macro_rules! sum { ($($f:ident),*) => { $( self.$f += o.$f; )* } }
-        sum!(mrr_start, mrr_end, cmrr_end, customers_start, customers_end, seats_end, first_time_new, fx, seg_in, seg_out, seg_in_n, seg_out_n,
-             s_exp, s_con, s_churn, s_react, p2p_min, p2p_end, a_start, lost, early_new, early_churned, early_incomplete,
-             renew_due, renew_renewed, renew_before, renew_min, renew_incomplete, rolling_num, rolling_den, negative_mrr, daily_sum, daily_days);
+        sum!(mrr_init, cust_init, seats_init, neg_init, d_mrr, d_cust, d_seats, d_neg, cmrr_adj, first_time_new, fx, seg_in, seg_out,
+             seg_in_n, seg_out_n, s_exp, s_con, s_churn, s_react, p2p_min_corr, p2p_end_corr, lost, early_new, early_churned,
+             early_incomplete, renew_due, renew_renewed, renew_before, renew_min, renew_incomplete, rolling_num, rolling_den);
         for k in 0..6 {
             self.mov[k] += o.mov[k];
             self.cnt[k] += o.cnt[k];
         }
     }
+}
+
+/// Start and end stocks of one period × segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stocks {
+    pub mrr_start: i64,
+    pub mrr_end: i64,
+    pub cust_start: i64,
+    pub cust_end: i64,
+    pub seats_end: i64,
+    pub neg_end: i64,
+}
+
+/// Prefix sums of the stock changes: `out[p * g + gi]`.
+pub fn stocks(agg: &Aggregation, acc: &[Acc]) -> Vec<Stocks> {
+    let g = agg.groups();
+    let n = agg.periods.len();
+    let mut out = vec![Stocks::default(); n * g];
+    for gi in 0..g {
+        let (mut m, mut c, mut s, mut ng) = (acc[gi].mrr_init, acc[gi].cust_init, acc[gi].seats_init, acc[gi].neg_init);
+        for p in 0..n {
+            let a = &acc[p * g + gi];
+            let st = &mut out[p * g + gi];
+            st.mrr_start = m;
+            st.cust_start = c;
+            m += a.d_mrr;
+            c += a.d_cust;
+            s += a.d_seats;
+            ng += a.d_neg;
+            st.mrr_end = m;
+            st.cust_end = c;
+            st.seats_end = s;
+            st.neg_end = ng;
+        }
+    }
+    out
 }
 
 /// One aggregation: periods × segments.
@@ -88,19 +127,66 @@ pub struct Daily {
     pub lost: Vec<i64>,
 }
 
+#[derive(Clone, Copy)]
 struct State {
     mrr: i64,
     active: bool,
-    extra: ChangeExtra,
-    attr: Option<u32>,
+    seats: i64,
+    neg: bool,
     seg: u32,
+}
+
+impl State {
+    #[inline]
+    fn eff_seats(&self) -> i64 {
+        if self.active {
+            self.seats
+        } else {
+            0
+        }
+    }
+}
+
+/// Moves the stocks of a customer from `old` to `new` in period `k`.
+#[inline]
+fn restock(acc: &mut [Acc], g: usize, k: usize, old: &State, new: &State) {
+    let a = &mut acc[k * g + old.seg as usize];
+    a.d_mrr -= old.mrr;
+    a.d_cust -= old.active as i64;
+    a.d_seats -= old.eff_seats();
+    a.d_neg -= (old.neg && old.mrr > 0) as i64;
+    let b = &mut acc[k * g + new.seg as usize];
+    b.d_mrr += new.mrr;
+    b.d_cust += new.active as i64;
+    b.d_seats += new.eff_seats();
+    b.d_neg += (new.neg && new.mrr > 0) as i64;
+}
+
+/// The period open for events: its index, the customer's state at its start and its FX so far.
+struct Open {
+    k: usize,
+    start: State,
+    fx: i64,
+}
+
+fn close(acc: &mut [Acc], g: usize, o: &Open, end: &State) {
+    let b = &mut acc[o.k * g + o.start.seg as usize];
+    if o.start.active && !end.active {
+        b.lost += 1;
+    }
+    if o.start.mrr > 0 {
+        let end_ex_fx = (end.mrr - o.fx).max(0);
+        b.p2p_min_corr += o.start.mrr.min(end_ex_fx) - o.start.mrr;
+        b.p2p_end_corr += end_ex_fx - o.start.mrr;
+    }
 }
 
 /// Adds one customer (its ledger rows in `sc`) into `acc` (`periods × groups`).
 #[allow(clippy::too_many_arguments)]
 pub fn accumulate(agg: &Aggregation, snap: &Snapshot, s: &Settings, as_of: Ts, c: u32, sc: &Scratch, acc: &mut [Acc], daily: Option<&mut Daily>) {
     let ch = &sc.changes;
-    if ch.is_empty() {
+    let periods = &agg.periods;
+    if ch.is_empty() || periods.is_empty() {
         return;
     }
     let ex = &sc.extras;
@@ -111,169 +197,210 @@ pub fn accumulate(agg: &Aggregation, snap: &Snapshot, s: &Settings, as_of: Ts, c
         None => &[],
     };
     let current_only = s.segment_history == SegmentHistory::Current;
-    let cohort = ch.iter().find(|x| x.kind == Kind::NewBusiness).map(|x| month_index(x.t));
-    let first_nb = ch.iter().find(|x| x.kind == Kind::NewBusiness && x.flags & CHANGE_RETURNING == 0).map(|x| x.t);
+    let first_nb_row = ch.iter().position(|x| x.kind == Kind::NewBusiness);
+    let cohort = first_nb_row.map(|i| month_index(ch[i].t));
     let seg_of = |e: &ChangeExtra, mrr: i64, attr: Option<u32>| -> u32 { seg.map(|sg| sg.of(e, mrr, attr, cohort)).unwrap_or(0) };
-    let initial_attr = if current_only { versions.last().map(|v| v.value) } else { versions.first().map(|v| v.value) };
-    let mut st = State { mrr: 0, active: false, extra: ChangeExtra::default(), attr: initial_attr, seg: 0 };
-    st.seg = seg_of(&st.extra, 0, st.attr);
-    let mut ci = 0usize;
-    let mut ri = sc.renewals.partition_point(|r| r.t < agg.periods.first().map(|p| p.start).unwrap_or(Ts::MIN));
-    let mut ai = if current_only { versions.len() } else { versions.iter().take_while(|v| v.valid_from == i64::MIN).count().max(1).min(versions.len()) };
-    let early_window = s.early_window_days as i64 * SECS_PER_DAY;
+    let attr_at = |t: Ts| -> Option<u32> {
+        if current_only {
+            return versions.last().map(|v| v.value);
+        }
+        let i = versions.partition_point(|v| v.valid_from <= t);
+        if i == 0 {
+            versions.first().map(|v| v.value)
+        } else {
+            Some(versions[i - 1].value)
+        }
+    };
+    let mut attr = attr_at(i64::MIN);
+    let mut extra = ChangeExtra::default();
+    let mut st = State { mrr: 0, active: false, seats: 0, neg: false, seg: seg_of(&extra, 0, attr) };
+    let first_start = periods[0].start;
+    let last_end = periods[periods.len() - 1].end;
 
-    for (pi, p) in agg.periods.iter().enumerate() {
-        // silently apply what happened before the first period
-        while ci < ch.len() && ch[ci].t < p.start {
-            st.mrr = ch[ci].mrr;
-            st.active = ch[ci].active();
-            st.extra = ex[ci];
-            ci += 1;
-        }
-        while ai < versions.len() && versions[ai].valid_from < p.start {
-            st.attr = Some(versions[ai].value);
-            ai += 1;
-        }
-        st.seg = seg_of(&st.extra, st.mrr, st.attr);
-        let (mrr0, act0, seg0) = (st.mrr, st.active, st.seg);
-        {
-            let a = &mut acc[pi * g + seg0 as usize];
-            a.mrr_start += mrr0;
-            a.customers_start += act0 as i64;
-            if act0 {
-                a.a_start += 1;
-            }
-        }
-        let in_s = mrr0 > 0;
-        let mut fx_in_period = 0i64;
-        loop {
-            let next_change = ch.get(ci).map(|x| x.t).filter(|&t| t < p.end);
-            let next_attr = versions.get(ai).map(|v| v.valid_from).filter(|&t| t < p.end);
-            let take_attr = match (next_change, next_attr) {
-                (None, None) => break,
-                (Some(tc), Some(ta)) => ta < tc,
-                (None, Some(_)) => true,
-                (Some(_), None) => false,
-            };
-            if take_attr {
-                let v = versions[ai].value;
+    // events before the first period only set the initial state
+    let mut ci = 0usize;
+    let mut ai = if current_only { versions.len() } else { versions.partition_point(|v| v.valid_from == i64::MIN) };
+    let mut ri = 0usize;
+    loop {
+        let tc = ch.get(ci).map(|x| x.t).filter(|&t| t < first_start);
+        let ta = versions.get(ai).map(|v| v.valid_from).filter(|&t| t < first_start);
+        match (tc, ta) {
+            (None, None) => break,
+            (Some(a), Some(b)) if b < a => {
+                attr = Some(versions[ai].value);
                 ai += 1;
-                st.attr = Some(v);
-                let new_seg = seg_of(&st.extra, st.mrr, st.attr);
-                if new_seg != st.seg && st.active {
-                    acc[pi * g + st.seg as usize].seg_out += st.mrr;
-                    acc[pi * g + st.seg as usize].seg_out_n += 1;
-                    acc[pi * g + new_seg as usize].seg_in += st.mrr;
-                    acc[pi * g + new_seg as usize].seg_in_n += 1;
-                }
-                st.seg = new_seg;
-                continue;
             }
+            (None, Some(_)) => {
+                attr = Some(versions[ai].value);
+                ai += 1;
+            }
+            _ => {
+                let x = &ch[ci];
+                extra = ex[ci];
+                st.mrr = x.mrr;
+                st.active = x.active();
+                st.seats = extra.seats;
+                st.neg = x.flags & CHANGE_NEGATIVE_MRR != 0;
+                ci += 1;
+            }
+        }
+    }
+    st.seg = seg_of(&extra, st.mrr, attr);
+    {
+        let a = &mut acc[st.seg as usize];
+        a.mrr_init += st.mrr;
+        a.cust_init += st.active as i64;
+        a.seats_init += st.eff_seats();
+        a.neg_init += (st.neg && st.mrr > 0) as i64;
+    }
+    while ri < sc.renewals.len() && sc.renewals[ri].t < first_start {
+        ri += 1;
+    }
+
+    let early_window = s.early_window_days as i64 * SECS_PER_DAY;
+    let mut k = 0usize;
+    let mut open: Option<Open> = None;
+    loop {
+        // the next event among ledger rows, attribute versions and renewal terms (in that order on ties)
+        let tc = ch.get(ci).map(|x| x.t).unwrap_or(Ts::MAX);
+        let ta = versions.get(ai).map(|v| v.valid_from).unwrap_or(Ts::MAX);
+        let tr = sc.renewals.get(ri).map(|r| r.t).unwrap_or(Ts::MAX);
+        let t = tc.min(ta).min(tr);
+        if t >= last_end {
+            break;
+        }
+        while periods[k].end <= t {
+            k += 1;
+        }
+        if open.as_ref().map(|o| o.k) != Some(k) {
+            if let Some(o) = open.take() {
+                close(acc, g, &o, &st);
+            }
+            open = Some(Open { k, start: st, fx: 0 });
+        }
+        let o = open.as_mut().expect("opened above");
+        if ta == t && ta <= tc {
+            attr = Some(versions[ai].value);
+            ai += 1;
+            let new = State { seg: seg_of(&extra, st.mrr, attr), ..st };
+            if new.seg != st.seg {
+                if st.active {
+                    acc[k * g + st.seg as usize].seg_out += st.mrr;
+                    acc[k * g + st.seg as usize].seg_out_n += 1;
+                    acc[k * g + new.seg as usize].seg_in += st.mrr;
+                    acc[k * g + new.seg as usize].seg_in_n += 1;
+                }
+                restock(acc, g, k, &st, &new);
+                st = new;
+            }
+            continue;
+        }
+        if tc == t {
             let x = ch[ci];
             let e = ex[ci];
             ci += 1;
-            let seg_after = seg_of(&e, x.mrr, st.attr);
-            if st.active && x.active() && seg_after != st.seg {
-                acc[pi * g + st.seg as usize].seg_out += st.mrr;
-                acc[pi * g + st.seg as usize].seg_out_n += 1;
-                acc[pi * g + seg_after as usize].seg_in += st.mrr;
-                acc[pi * g + seg_after as usize].seg_in_n += 1;
+            let new = State { mrr: x.mrr, active: x.active(), seats: e.seats, neg: x.flags & CHANGE_NEGATIVE_MRR != 0, seg: seg_of(&e, x.mrr, attr) };
+            if st.active && new.active && new.seg != st.seg {
+                acc[k * g + st.seg as usize].seg_out += st.mrr;
+                acc[k * g + st.seg as usize].seg_out_n += 1;
+                acc[k * g + new.seg as usize].seg_in += st.mrr;
+                acc[k * g + new.seg as usize].seg_in_n += 1;
             }
-            let mseg = if x.active() { seg_after } else { st.seg };
-            let a = &mut acc[pi * g + mseg as usize];
-            let k = x.kind.index();
-            a.mov[k] += x.amount;
+            let mseg = if new.active { new.seg } else { st.seg };
+            let a = &mut acc[k * g + mseg as usize];
+            let ki = x.kind.index();
+            a.mov[ki] += x.amount;
             if x.kind != Kind::FxOnly {
-                a.cnt[k] += 1;
+                a.cnt[ki] += 1;
             }
-            if x.kind == Kind::NewBusiness && x.flags & CHANGE_RETURNING == 0 {
+            let first_time = x.kind == Kind::NewBusiness && x.flags & CHANGE_RETURNING == 0;
+            if first_time {
                 a.first_time_new += 1;
+                a.early_new += 1;
+                let churned = ch[ci..].iter().any(|y| y.kind == Kind::Churn && y.t <= x.t + early_window);
+                if churned {
+                    a.early_churned += 1;
+                } else if x.t + early_window > as_of {
+                    a.early_incomplete += 1;
+                }
             }
             a.fx += x.fx;
-            fx_in_period += x.fx;
-            if in_s {
-                let b = &mut acc[pi * g + seg0 as usize];
+            o.fx += x.fx;
+            if o.start.mrr > 0 {
+                let b = &mut acc[k * g + o.start.seg as usize];
                 match x.kind {
                     Kind::Expansion => b.s_exp += x.amount,
                     Kind::Contraction => b.s_con -= x.amount,
                     Kind::Churn => b.s_churn -= x.amount,
-                    Kind::Reactivation | Kind::NewBusiness if x.amount > 0 && x.t >= p.start => b.s_react += x.amount,
+                    Kind::Reactivation | Kind::NewBusiness if x.amount > 0 => b.s_react += x.amount,
                     _ => {}
                 }
             }
-            // early cancellation: attribute to the period of the first new business
-            st.mrr = x.mrr;
-            st.active = x.active();
-            st.extra = e;
-            st.seg = seg_after;
+            restock(acc, g, k, &st, &new);
+            st = new;
+            extra = e;
+            continue;
         }
-        // end of period
-        let a = &mut acc[pi * g + st.seg as usize];
-        a.mrr_end += st.mrr;
-        a.customers_end += st.active as i64;
-        a.seats_end += st.extra.seats * st.active as i64;
-        let at = p.end.min(as_of + 1);
-        let adj: i64 = if st.active { sc.cmrr.iter().filter(|j| j.from < at && j.to >= at).map(|j| j.delta).sum() } else { 0 };
-        a.cmrr_end += (st.mrr + adj).max(0);
-        if st.mrr > 0 && ch[..ci].last().map(|x| x.flags & crate::timeline::CHANGE_NEGATIVE_MRR != 0).unwrap_or(false) {
-            a.negative_mrr += 1;
+        // a renewal term due now: rate base is the customer's segment at that moment
+        let r = sc.renewals[ri];
+        ri += 1;
+        let b = &mut acc[k * g + st.seg as usize];
+        b.renew_due += 1;
+        b.renew_renewed += r.renewed as i64;
+        b.renew_before += r.before;
+        b.renew_min += r.after.min(r.before);
+        b.renew_incomplete += (!r.complete) as i64;
+    }
+    if let Some(o) = open.take() {
+        close(acc, g, &o, &st);
+    }
+
+    // CMRR adjustments apply at each period end they cover (`from < at ≤ to`, at = min(end, as_of + 1)).
+    for j in &sc.cmrr {
+        let at = |p: &Period| p.end.min(as_of + 1);
+        let lo = periods.partition_point(|p| at(p) <= j.from);
+        let hi = periods.partition_point(|p| at(p) <= j.to);
+        if lo >= hi {
+            continue;
         }
-        let b = &mut acc[pi * g + seg0 as usize];
-        if in_s {
-            let end_ex_fx = (st.mrr - fx_in_period).max(0);
-            b.p2p_min += mrr0.min(end_ex_fx);
-            b.p2p_end += end_ex_fx;
+        let i = ch.partition_point(|x| x.t <= j.from);
+        let sg = if i == 0 { seg_of(&ChangeExtra::default(), 0, attr_at(j.from)) } else { seg_of(&ex[i - 1], ch[i - 1].mrr, attr_at(j.from)) };
+        for p in lo..hi {
+            acc[p * g + sg as usize].cmrr_adj += j.delta;
         }
-        if act0 && !st.active {
-            b.lost += 1;
-        }
-        // renewals due in the period: rate base is the segment at period start
-        while ri < sc.renewals.len() && sc.renewals[ri].t < p.end {
-            let r = &sc.renewals[ri];
-            ri += 1;
-            b.renew_due += 1;
-            b.renew_renewed += r.renewed as i64;
-            b.renew_before += r.before;
-            b.renew_min += r.after.min(r.before);
-            b.renew_incomplete += (!r.complete) as i64;
-        }
-        if let Some(nb) = first_nb {
-            if nb >= p.start && nb < p.end {
-                let seg_nb = ch.iter().position(|x| x.t == nb).map(|i| seg_of(&ex[i], ch[i].mrr, st.attr)).unwrap_or(st.seg);
-                let churned = ch.iter().any(|x| x.kind == Kind::Churn && x.t > nb && x.t <= nb + early_window);
-                let e = &mut acc[pi * g + seg_nb as usize];
-                e.early_new += 1;
-                if churned {
-                    e.early_churned += 1;
-                } else if nb + early_window > as_of {
-                    e.early_incomplete += 1;
-                }
-            }
-        }
-        if s.customer_churn_formula == CustomerChurnFormula::Rolling {
-            // Baremetrics: cancellations in the trailing window ÷ customers active at its start
-            // (30 days; 365 days for annual customers).
-            let state_at = |t: Ts| -> Option<usize> {
-                let i = ch.partition_point(|x| x.t < t);
-                i.checked_sub(1)
-            };
+    }
+
+    if s.customer_churn_formula == CustomerChurnFormula::Rolling {
+        // Baremetrics: cancellations in the trailing window ÷ customers active at its start
+        // (30 days; 365 days for annual customers).
+        let state_at = |t: Ts| -> Option<usize> { ch.partition_point(|x| x.t < t).checked_sub(1) };
+        for (pi, p) in periods.iter().enumerate() {
             let probe = state_at(p.end - 30 * SECS_PER_DAY);
             let annual = probe.map(|i| ex[i].interval == Some(Interval::Year)).unwrap_or(false);
             let w = if annual { 365 } else { 30 } * SECS_PER_DAY;
             let from = p.end - w;
-            let active_then = state_at(from).map(|i| ch[i].active()).unwrap_or(false);
+            let then = state_at(from);
+            let active_then = then.map(|i| ch[i].active()).unwrap_or(false);
             let churns = ch.iter().filter(|x| x.kind == Kind::Churn && x.t >= from && x.t < p.end).count() as i64;
-            let b = &mut acc[pi * g + seg0 as usize];
+            if !active_then && churns == 0 {
+                continue;
+            }
+            let sg = match then {
+                Some(i) => seg_of(&ex[i], ch[i].mrr, attr_at(from)),
+                None => seg_of(&ChangeExtra::default(), 0, attr_at(from)),
+            };
+            let b = &mut acc[pi * g + sg as usize];
             b.rolling_den += active_then as i64;
             b.rolling_num += churns;
         }
     }
+
     if let Some(d) = daily {
         // active intervals → day counters (segment: at the interval's start)
         let mut start: Option<(Ts, u32)> = None;
         for (i, x) in ch.iter().enumerate() {
             match (start, x.active()) {
-                (None, true) => start = Some((x.t, seg_of(&ex[i], x.mrr, None))),
+                (None, true) => start = Some((x.t, seg_of(&ex[i], x.mrr, attr_at(x.t)))),
                 (Some((s0, sg)), false) => {
                     daily_interval(d, s0, x.t, sg, g, ch.get(i + 1).filter(|n| n.active()).map(|n| n.t));
                     start = None;
@@ -306,12 +433,23 @@ fn daily_interval(d: &mut Daily, s: Ts, e: Ts, seg: u32, g: usize, back: Option<
     }
 }
 
+/// Monthly starting-base logo churn per segment (`None` without a starting base), for LTV.
+pub fn monthly_churn(agg: &Aggregation, acc: &[Acc]) -> Vec<(Period, Vec<Option<f64>>)> {
+    let g = agg.groups();
+    let st = stocks(agg, acc);
+    agg.periods
+        .iter()
+        .enumerate()
+        .map(|(p, per)| (per.clone(), (0..g).map(|gi| { let a = st[p * g + gi].cust_start; (a > 0).then(|| acc[p * g + gi].lost as f64 / a as f64) }).collect()))
+        .collect()
+}
+
 /// Turns the accumulated grid into KPI results.
 #[allow(clippy::too_many_arguments)]
 pub fn derive(
     agg: &Aggregation,
     acc: &[Acc],
-    monthly: &[(Period, Vec<Acc>)],
+    monthly: &[(Period, Vec<Option<f64>>)],
     daily: Option<&Daily>,
     s: &Settings,
     as_of: Ts,
@@ -320,13 +458,19 @@ pub fn derive(
 ) {
     let g = agg.groups();
     let rm = s.rounding;
+    let stock = stocks(agg, acc);
     for (pi, p) in agg.periods.iter().enumerate().skip(agg.skip) {
         for gi in 0..g {
             let a = &acc[pi * g + gi];
+            let st = &stock[pi * g + gi];
             let segment = agg.seg.as_ref().map(|sg| format!("{}={}", seg_name.unwrap_or(sg.by.name()), sg.labels[gi]));
-            if segment.is_some() && *a == Acc::default() {
+            if segment.is_some() && st.mrr_start == 0 && st.mrr_end == 0 && st.cust_start == 0 && st.cust_end == 0 && (Acc { mrr_init: 0, cust_init: 0, seats_init: 0, neg_init: 0, ..*a }) == Acc::default() {
                 continue;
             }
+            // aliases in the vocabulary of the formulas below
+            let (mrr_start, mrr_end, customers_start, customers_end) = (st.mrr_start, st.mrr_end, st.cust_start, st.cust_end);
+            let (a_start, seats_end, cmrr_end) = (st.cust_start, st.seats_end, st.mrr_end + a.cmrr_adj);
+            let (p2p_min, p2p_end) = (st.mrr_start + a.p2p_min_corr, st.mrr_start + a.p2p_end_corr);
             let incomplete = p.end > as_of + 1;
             let mut push = |kpi: &'static str, value: Option<Value>, num: Option<Value>, den: Option<Value>, n: i64, mut flags: Vec<&'static str>| {
                 if incomplete && !flags.contains(&FLAG_INCOMPLETE) {
@@ -347,11 +491,11 @@ pub fn derive(
             };
             let money = Value::Money;
             let count = Value::Count;
-            let neg = if a.negative_mrr > 0 { vec![FLAG_NEGATIVE_MRR] } else { vec![] };
-            push("mrr", Some(money(a.mrr_end)), None, None, a.customers_end, neg.clone());
-            push("arr", Some(money(12 * a.mrr_end)), None, None, a.customers_end, neg);
-            push("cmrr", Some(money(a.cmrr_end)), None, None, a.customers_end, vec![]);
-            push("carr", Some(money(12 * a.cmrr_end)), None, None, a.customers_end, vec![]);
+            let neg = if st.neg_end > 0 { vec![FLAG_NEGATIVE_MRR] } else { vec![] };
+            push("mrr", Some(money(mrr_end)), None, None, customers_end, neg.clone());
+            push("arr", Some(money(12 * mrr_end)), None, None, customers_end, neg);
+            push("cmrr", Some(money(cmrr_end)), None, None, customers_end, vec![]);
+            push("carr", Some(money(12 * cmrr_end)), None, None, customers_end, vec![]);
             for (kpi, k) in [
                 ("new_business_mrr", Kind::NewBusiness),
                 ("expansion_mrr", Kind::Expansion),
@@ -368,30 +512,30 @@ pub fn derive(
                 push("segment_in_mrr", Some(money(a.seg_in)), None, None, a.seg_in_n, vec![]);
                 push("segment_out_mrr", Some(money(-a.seg_out)), None, None, a.seg_out_n, vec![]);
             }
-            push("customers", Some(count(a.customers_end)), None, None, a.customers_end, vec![]);
+            push("customers", Some(count(customers_end)), None, None, customers_end, vec![]);
             push("new_customers", Some(count(a.cnt[Kind::NewBusiness.index()])), None, None, a.cnt[0], vec![]);
             push("reactivated_customers", Some(count(a.cnt[Kind::Reactivation.index()])), None, None, a.cnt[4], vec![]);
             push("churned_customers", Some(count(a.cnt[Kind::Churn.index()])), None, None, a.cnt[3], vec![]);
-            let (v, f) = ratio(money(a.mrr_end - a.mrr_start), money(a.mrr_start));
-            push("mrr_growth_rate", v, Some(money(a.mrr_end - a.mrr_start)), Some(money(a.mrr_start)), a.customers_start, f);
+            let (v, f) = ratio(money(mrr_end - mrr_start), money(mrr_start));
+            push("mrr_growth_rate", v, Some(money(mrr_end - mrr_start)), Some(money(mrr_start)), customers_start, f);
             let arpa = |num: i64, den: i64| if den == 0 { None } else { Some(money(div_round(num as i128, den as i128, rm) as i64)) };
             let emp = |den: i64| if den == 0 { vec![FLAG_EMPTY_DENOMINATOR] } else { vec![] };
-            push("arpa", arpa(a.mrr_end, a.customers_end), Some(money(a.mrr_end)), Some(count(a.customers_end)), a.customers_end, emp(a.customers_end));
+            push("arpa", arpa(mrr_end, customers_end), Some(money(mrr_end)), Some(count(customers_end)), customers_end, emp(customers_end));
             let units = match s.arpu_unit {
-                ArpuUnit::Customer => a.customers_end,
-                ArpuUnit::Seat => a.seats_end,
+                ArpuUnit::Customer => customers_end,
+                ArpuUnit::Seat => seats_end,
             };
-            push("arpu", arpa(a.mrr_end, units), Some(money(a.mrr_end)), Some(count(units)), units, emp(units));
+            push("arpu", arpa(mrr_end, units), Some(money(mrr_end)), Some(count(units)), units, emp(units));
             let nb = a.cnt[Kind::NewBusiness.index()];
             push("asp", arpa(a.mov[0], nb), Some(money(a.mov[0])), Some(count(nb)), nb, emp(nb));
             // customer churn rate by formula
             let (cr_num, cr_den, cr_val, mut cr_flags) = match s.customer_churn_formula {
                 CustomerChurnFormula::StartingBase => {
-                    let (v, f) = ratio(count(a.lost), count(a.a_start));
-                    (Some(count(a.lost)), Some(count(a.a_start)), v, f)
+                    let (v, f) = ratio(count(a.lost), count(a_start));
+                    (Some(count(a.lost)), Some(count(a_start)), v, f)
                 }
                 CustomerChurnFormula::Stripe => {
-                    let den = a.customers_start + a.first_time_new;
+                    let den = customers_start + a.first_time_new;
                     let (v, f) = ratio(count(a.cnt[3]), count(den));
                     (Some(count(a.cnt[3])), Some(count(den)), v, f)
                 }
@@ -409,39 +553,39 @@ pub fn derive(
                 }
             };
             let churn_rate = cr_val.map(|v| v.as_f64());
-            push("customer_churn_rate", cr_val, cr_num, cr_den, a.a_start, cr_flags.clone());
+            push("customer_churn_rate", cr_val, cr_num, cr_den, a_start, cr_flags.clone());
             match churn_rate {
-                Some(r) if r > 0.0 => push("avg_customer_lifetime", Some(Value::Number(1.0 / r)), Some(count(1)), cr_val, a.a_start, vec![]),
+                Some(r) if r > 0.0 => push("avg_customer_lifetime", Some(Value::Number(1.0 / r)), Some(count(1)), cr_val, a_start, vec![]),
                 _ => {
                     cr_flags.retain(|f| *f != FLAG_EMPTY_DENOMINATOR);
                     cr_flags.push(FLAG_EMPTY_DENOMINATOR);
-                    push("avg_customer_lifetime", None, Some(count(1)), cr_val, a.a_start, cr_flags)
+                    push("avg_customer_lifetime", None, Some(count(1)), cr_val, a_start, cr_flags)
                 }
             }
             // revenue churn and retention
-            let m0 = a.mrr_start;
+            let m0 = mrr_start;
             let (x, cn, e, rx) = match s.rate_scope {
                 RateScope::StartingBase => (a.s_churn, a.s_con, a.s_exp, a.s_react),
                 RateScope::AllMovements => (-a.mov[3], -a.mov[2], a.mov[1], a.mov[4]),
             };
             let (v, f) = ratio(money(x + cn), money(m0));
-            push("gross_mrr_churn_rate", v, Some(money(x + cn)), Some(money(m0)), a.customers_start, f);
+            push("gross_mrr_churn_rate", v, Some(money(x + cn)), Some(money(m0)), customers_start, f);
             let (v, f) = ratio(money(x + cn - e - rx), money(m0));
-            push("net_mrr_churn_rate", v, Some(money(x + cn - e - rx)), Some(money(m0)), a.customers_start, f);
+            push("net_mrr_churn_rate", v, Some(money(x + cn - e - rx)), Some(money(m0)), customers_start, f);
             let (grr_num, nrr_num) = match s.retention_method {
                 RetentionMethod::Movements => (m0 - a.s_con - a.s_churn, m0 + a.s_exp - a.s_con - a.s_churn),
-                RetentionMethod::PointToPoint => (a.p2p_min, a.p2p_end),
+                RetentionMethod::PointToPoint => (p2p_min, p2p_end),
             };
             let (v, f) = ratio(money(grr_num), money(m0));
-            push("grr", v, Some(money(grr_num)), Some(money(m0)), a.customers_start, f);
+            push("grr", v, Some(money(grr_num)), Some(money(m0)), customers_start, f);
             let (v, f) = ratio(money(nrr_num), money(m0));
-            push("nrr", v, Some(money(nrr_num)), Some(money(m0)), a.customers_start, f);
+            push("nrr", v, Some(money(nrr_num)), Some(money(m0)), customers_start, f);
             let qr_num = a.mov[0] + a.mov[1] + if s.quick_ratio_include_reactivation { a.mov[4] } else { 0 };
             let qr_den = -(a.mov[2] + a.mov[3]);
             let (v, f) = ratio(money(qr_num), money(qr_den));
             push("quick_ratio", v.map(|v| Value::Number(v.as_f64())), Some(money(qr_num)), Some(money(qr_den)), 0, f);
             // LTV
-            let arpa_v = if a.customers_end == 0 { None } else { Some(a.mrr_end as f64 / a.customers_end as f64) };
+            let arpa_v = if customers_end == 0 { None } else { Some(mrr_end as f64 / customers_end as f64) };
             let (cbar, months, short) = match s.ltv_formula {
                 LtvFormula::ArpaOverTrailingChurn => trailing_churn(monthly, p, gi, g),
                 LtvFormula::ArpaOverPeriodChurn => (churn_rate, churn_rate.is_some() as usize, false),
@@ -496,15 +640,14 @@ fn daily_sum(d: &Daily, p: &Period, g: usize, gi: usize) -> (f64, i64) {
 
 /// Mean monthly customer churn rate of the 6 complete months before the month containing the period's
 /// last instant (spec §4 `ltv`); flags `short_history` below 6 months.
-fn trailing_churn(monthly: &[(Period, Vec<Acc>)], p: &Period, gi: usize, _g: usize) -> (Option<f64>, usize, bool) {
+fn trailing_churn(monthly: &[(Period, Vec<Option<f64>>)], p: &Period, gi: usize, _g: usize) -> (Option<f64>, usize, bool) {
     let last = p.end - 1;
     let idx = monthly.iter().position(|(m, _)| m.start <= last && last < m.end);
     let Some(idx) = idx else { return (None, 0, true) };
     let mut rates = Vec::new();
-    for (_, accs) in monthly[idx.saturating_sub(6)..idx].iter() {
-        let a = &accs[gi];
-        if a.a_start > 0 {
-            rates.push(a.lost as f64 / a.a_start as f64);
+    for (_, rs) in monthly[idx.saturating_sub(6)..idx].iter() {
+        if let Some(r) = rs[gi] {
+            rates.push(r);
         }
     }
     if rates.is_empty() {

@@ -218,8 +218,7 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
     for (k, name) in names.iter().enumerate() {
         let main = k * per_table;
         let (magg, macc) = if monthly_grain { (&aggs[main], &accs[main]) } else { (&aggs[main + 1], &accs[main + 1]) };
-        let g = magg.groups();
-        let monthly: Vec<(Period, Vec<Acc>)> = magg.periods.iter().enumerate().map(|(i, p)| (p.clone(), macc[i * g..(i + 1) * g].to_vec())).collect();
+        let monthly = kpis::monthly_churn(magg, macc);
         let mut results = Vec::new();
         kpis::derive(&aggs[main], &accs[main], &monthly, daily[main].as_ref(), settings, as_of, name.as_deref(), &mut results);
         tables.push(KpiTable { segment_by: name.clone(), results });
