@@ -197,6 +197,18 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn discounts_round_trip_for_any_ids(v in proptest::collection::vec(("[a-z|:\\\\_ é]{0,8}", proptest::num::i64::ANY), 1..5)) {
+            let ds: Vec<LineDiscount> = v.iter().map(|(i, a)| LineDiscount { discount_id: i.clone(), amount: *a }).collect();
+            let mut s = String::new();
+            encode_discounts(&ds, &mut s);
+            let mut scratch = Vec::new();
+            let got: Vec<(String, i64)> = decode_discounts(&s, &mut scratch).unwrap().map(|(a, b)| (a.to_string(), b)).collect();
+            proptest::prop_assert_eq!(got, v);
+        }
+    }
+
     #[test]
     fn enums_decode_exact_and_lenient() {
         assert_eq!(SubscriptionStatus::decode("past_due").unwrap(), SubscriptionStatus::PastDue);

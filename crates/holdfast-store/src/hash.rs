@@ -17,14 +17,14 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a, 64-bit.
-#[inline]
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
+#[cfg(test)]
+fn fnv1a64(bytes: &[u8]) -> u64 {
     fnv1a64_with(FNV_OFFSET, bytes)
 }
 
-/// FNV-1a continuing from state `h`.
+/// FNV-1a continuing from state `h` (folds content hashes into fingerprints).
 #[inline]
-pub fn fnv1a64_with(mut h: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64_with(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(FNV_PRIME);
@@ -106,7 +106,7 @@ pub fn xxh64(input: &[u8], seed: u64) -> u64 {
 
 /// Streaming FNV-1a state, for fingerprints.
 #[derive(Clone, Copy, Debug)]
-pub struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -116,14 +116,14 @@ impl Default for Fnv {
 
 impl Fnv {
     #[inline]
-    pub fn write(&mut self, bytes: &[u8]) {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
         self.0 = fnv1a64_with(self.0, bytes);
     }
     #[inline]
-    pub fn write_u64(&mut self, v: u64) {
+    pub(crate) fn write_u64(&mut self, v: u64) {
         self.write(&v.to_le_bytes());
     }
-    pub fn finish(self) -> u64 {
+    pub(crate) fn finish(self) -> u64 {
         self.0
     }
 }

@@ -55,7 +55,7 @@ use holdfast_core::snapshot::Snapshot;
 use std::borrow::Borrow;
 
 pub use error::StoreError;
-pub use hash::{content_hash, content_hash_with, fnv1a64, xxh64, CANON_VERSION};
+pub use hash::{content_hash, content_hash_with, xxh64, CANON_VERSION};
 pub use sqlite::SqliteStore;
 
 /// A place that keeps imported records and loads them for the engine. See the crate docs.

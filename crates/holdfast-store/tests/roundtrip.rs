@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use holdfast_core::fx::Rate;
 use holdfast_core::records::*;
-use holdfast_core::snapshot::{Snapshot, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
+use holdfast_core::snapshot::{Snapshot, LINE_DISCOUNTED, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
 use holdfast_core::Currency;
 use holdfast_store::{import_records, PutOutcome, SqliteStore, Store};
 
@@ -105,9 +105,9 @@ fn snapshot_columns() {
     // Lines in id order: flags, periods, money, discounts.
     let l = &s.lines;
     assert_eq!(l.len(), 5);
-    assert_eq!(l.flags[0], LINE_RECURRING | LINE_HAS_PERIOD);
+    assert_eq!(l.flags[0], LINE_RECURRING | LINE_HAS_PERIOD | LINE_DISCOUNTED);
     assert_eq!(l.flags[1], 0);
-    assert_eq!(l.flags[2], LINE_RECURRING | LINE_HAS_PERIOD | LINE_PRORATED);
+    assert_eq!(l.flags[2], LINE_RECURRING | LINE_HAS_PERIOD | LINE_PRORATED | LINE_DISCOUNTED);
     assert_eq!(l.flags[4], LINE_RECURRING, "a line with only a period start has no period");
     assert_eq!((l.amount[2], l.tax_inclusive[2], l.quantity[2]), (-4_100, -650, 2));
     assert_eq!((l.period_start[0], l.period_end[0]), (ts("2024-02-05T10:00:00Z"), ts("2024-03-05T10:00:00Z")));

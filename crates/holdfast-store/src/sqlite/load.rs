@@ -21,8 +21,10 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 /// Rows per batch handed from the reading to the building thread.
 const BATCH_ROWS: usize = 2048;
-/// Full batches in flight (bounds memory when the builder is the slower side).
-const BATCHES_IN_FLIGHT: usize = 4;
+/// Full batches in flight. Generous on purpose: while the builder digests invoices (its slowest rows) the
+/// reader runs ahead into the lines (its slowest rows), so the two phases overlap. Bounds the extra memory
+/// to roughly 64 × 0.6 MiB.
+const BATCHES_IN_FLIGHT: usize = 64;
 
 /// Columns read from each table, in [`TABLES`] order. The decoders below index into these.
 const SELECT_COLUMNS: [&str; 8] = [
@@ -150,7 +152,7 @@ pub(crate) fn load_dataset(conn: &Connection) -> Result<Dataset, StoreError> {
 }
 
 /// Runs `f` in one read transaction, so every table it reads comes from the same committed state.
-fn in_read_tx<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub(crate) fn in_read_tx<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
     conn.execute_batch("BEGIN DEFERRED")?;
     let r = f();
     let end = conn.execute_batch("COMMIT");
@@ -199,7 +201,7 @@ fn read_tables(
             let mut b = empty.try_recv().unwrap_or_else(|_| Batch {
                 table: t,
                 ncols,
-                cells: Vec::with_capacity(BATCH_ROWS * 16),
+                cells: Vec::with_capacity(BATCH_ROWS * ncols),
                 text: Vec::with_capacity(BATCH_ROWS * 64),
             });
             b.table = t;

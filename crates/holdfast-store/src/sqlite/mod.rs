@@ -332,27 +332,31 @@ impl Store for SqliteStore {
     }
 
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let mut out = Vec::with_capacity(TABLES.len());
-        for t in TABLES {
-            let n: i64 = self.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
-            out.push((t, n as u64));
-        }
-        Ok(out)
+        load::in_read_tx(&self.conn, || {
+            let mut out = Vec::with_capacity(TABLES.len());
+            for t in TABLES {
+                let n: i64 = self.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                out.push((t, n as u64));
+            }
+            Ok(out)
+        })
     }
 
     fn content_fingerprint(&self) -> Result<u64, StoreError> {
-        let mut h = crate::hash::Fnv::default();
-        for (t, key) in TABLES.iter().zip(KEYS) {
-            h.write(t.as_bytes());
-            let mut st = self.conn.prepare(&format!("SELECT content_hash FROM {t} ORDER BY {key}"))?;
-            let mut rows = st.query([])?;
-            let mut n = 0u64;
-            while let Some(r) = rows.next()? {
-                h.write_u64(r.get::<_, i64>(0)? as u64);
-                n += 1;
+        load::in_read_tx(&self.conn, || {
+            let mut h = crate::hash::Fnv::default();
+            for (t, key) in TABLES.iter().zip(KEYS) {
+                h.write(t.as_bytes());
+                let mut st = self.conn.prepare(&format!("SELECT content_hash FROM {t} ORDER BY {key}"))?;
+                let mut rows = st.query([])?;
+                let mut n = 0u64;
+                while let Some(r) = rows.next()? {
+                    h.write_u64(r.get::<_, i64>(0)? as u64);
+                    n += 1;
+                }
+                h.write_u64(n);
             }
-            h.write_u64(n);
-        }
-        Ok(h.finish())
+            Ok(h.finish())
+        })
     }
 }
