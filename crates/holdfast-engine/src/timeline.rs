@@ -279,9 +279,12 @@ impl<'a> Ctx<'a> {
             fixed_rates.insert(cur, Rate::parse(r).map_err(|e| format!("fx_fixed_rates.{c}: {e}"))?);
         }
         // Every currency billed must convert into the reporting currency, or MRR would be silently wrong.
-        let mut currencies: Vec<Currency> = snap.invoices.currency.clone();
-        currencies.sort_unstable();
-        currencies.dedup();
+        let mut currencies: Vec<Currency> = Vec::new();
+        for &c in &snap.invoices.currency {
+            if !currencies.contains(&c) {
+                currencies.push(c);
+            }
+        }
         for c in currencies {
             if c == s.reporting_currency {
                 continue;
@@ -389,7 +392,6 @@ pub fn process_customer(ctx: &Ctx, c: u32, sc: &mut Scratch) {
     sc.addbacks.clear();
     sc.status = None;
     sc.past_due = false;
-    let snap = ctx.snap;
     let s = ctx.s;
     let subs = ctx.subs_by_customer.get(c);
     if subs.is_empty() {
@@ -397,21 +399,11 @@ pub fn process_customer(ctx: &Ctx, c: u32, sc: &mut Scratch) {
         return;
     }
 
-    // Establishment: the first invoice meeting `new_customer_on` with a positive recurring line.
-    let mut established = Ts::MAX;
-    if s.mrr_source == MrrSource::InvoiceLines || subs.iter().any(|&sub| ctx.items_by_sub.get(sub).is_empty()) {
-        for &sub in subs {
-            for &l in ctx.lines_by_sub.get(sub) {
-                let inv = snap.lines.invoice[l as usize] as usize;
-                if snap.lines.amount[l as usize] > 0 && ctx.threshold_met(inv, s.new_customer_on) {
-                    established = established.min(snap.invoices.issued_at[inv]);
-                }
-            }
-        }
-    }
-
+    // Establishment (the first invoice meeting `new_customer_on` with a positive recurring line) is only
+    // needed for invoices that miss `new_customer_on`; it is computed on first need.
+    let mut established: Option<Ts> = None;
     for &sub in subs {
-        build_subscription(ctx, sub, established, sc);
+        build_subscription(ctx, c, sub, &mut established, sc);
     }
     if sc.subs.is_empty() {
         sc.status = Some(CustomerStatus::Lead);
@@ -446,7 +438,21 @@ fn interval_rank(i: Interval) -> u8 {
     }
 }
 
-fn build_subscription(ctx: &Ctx, sub: u32, established: Ts, sc: &mut Scratch) {
+fn establishment(ctx: &Ctx, c: u32) -> Ts {
+    let snap = ctx.snap;
+    let mut established = Ts::MAX;
+    for &sub in ctx.subs_by_customer.get(c) {
+        for &l in ctx.lines_by_sub.get(sub) {
+            let inv = snap.lines.invoice[l as usize] as usize;
+            if snap.lines.amount[l as usize] > 0 && ctx.threshold_met(inv, ctx.s.new_customer_on) {
+                established = established.min(snap.invoices.issued_at[inv]);
+            }
+        }
+    }
+    established
+}
+
+fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>, sc: &mut Scratch) {
     let snap = ctx.snap;
     let s = ctx.s;
     let subs = &snap.subscriptions;
@@ -517,7 +523,7 @@ fn build_subscription(ctx: &Ctx, sub: u32, established: Ts, sc: &mut Scratch) {
             let prorated = lines.flags[l] & LINE_PRORATED != 0;
             // thresholds: the first invoices must meet new_customer_on; later ones existing_mrr_update_on
             let ok = ctx.threshold_met(i, s.new_customer_on)
-                || (inv.issued_at[i] > established && ctx.threshold_met(i, s.existing_mrr_update_on));
+                || (ctx.threshold_met(i, s.existing_mrr_update_on) && inv.issued_at[i] > *established.get_or_insert_with(|| establishment(ctx, c)));
             if !ok {
                 continue;
             }
