@@ -274,7 +274,7 @@ pub(crate) fn simulate_customer(
 ) {
     let mut rng = customer_rng(ctx.seed, index as u64, stream::LIFECYCLE);
     let mut num = String::with_capacity(8);
-    push_padded(&mut num, index as u64, 6);
+    push_num(&mut num, index as u64, 6);
     let p = CustomerProfile::draw(&mut rng, index, &num, &ctx.month_starts, &ctx.signup_cdf);
     let latent = Latent::new(&p, &mut rng);
     let mut b = std::mem::take(bufs);
@@ -291,23 +291,44 @@ pub(crate) fn simulate_customer(
     *bufs = sim.b;
 }
 
-/// Appends `n` zero-padded to `width` digits.
-pub(crate) fn push_padded(s: &mut String, n: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut v = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
+/// Decimal digits of `n`.
+#[inline]
+fn digit_count(n: u64) -> usize {
+    let mut d = 1;
+    let mut v = n / 10;
+    while v > 0 {
+        d += 1;
         v /= 10;
-        if v == 0 {
-            break;
-        }
     }
-    let i = i.min(buf.len().saturating_sub(width));
-    for &c in &buf[i..] {
-        s.push(c as char);
+    d
+}
+
+/// Appends `n` zero-padded to `width` digits (ASCII pushes: no UTF-8 validation, no reallocation when the
+/// capacity was computed with [`id_len`]).
+#[inline]
+fn push_num(s: &mut String, n: u64, width: usize) {
+    let d = digit_count(n);
+    for _ in d..width {
+        s.push('0');
     }
+    let mut div = 10u64.pow(d as u32 - 1);
+    while div > 0 {
+        s.push(char::from(b'0' + ((n / div) % 10) as u8));
+        div /= 10;
+    }
+}
+
+/// `prefix` + `stem` + `_n` for every `(n, width)` part, allocated once at its exact length.
+fn make_id(prefix: &str, stem: &str, parts: &[(u64, usize)]) -> String {
+    let len = prefix.len() + stem.len() + parts.iter().map(|&(n, w)| 1 + digit_count(n).max(w)).sum::<usize>();
+    let mut s = String::with_capacity(len);
+    s.push_str(prefix);
+    s.push_str(stem);
+    for &(n, w) in parts {
+        s.push('_');
+        push_num(&mut s, n, w);
+    }
+    s
 }
 
 fn prorate(amount: i64, num: i64, den: i64) -> i64 {
@@ -761,9 +782,9 @@ impl CustSim<'_> {
         let (qty, seq) = {
             let s = &mut self.b.subs[si];
             let n = if s.annual { 12 } else { 1 };
-            s.ps = s.anchor.plus_months(n * s.pidx);
+            s.ps = t;
             s.pe = s.anchor.plus_months(n * (s.pidx + 1));
-            debug_assert_eq!(s.ps, t);
+            debug_assert_eq!(s.anchor.plus_months(n * s.pidx), t);
             (s.qty, s.seq)
         };
         let plan = self.plan_of(&self.b.subs[si]);
@@ -1108,7 +1129,6 @@ impl CustSim<'_> {
         let h = self.latent.health;
         let mult = self.latent.churn_multiplier();
         let u = self.rng.unit();
-        let t = self.rng.between(lo, we);
         let s = &self.b.subs[si];
         let probs: &[(Action, f64)] = if s.addon {
             &[(Action::Cancel, 0.03 * mult)]
@@ -1119,19 +1139,19 @@ impl CustSim<'_> {
                 Size::Enterprise => 0.007,
             };
             let early = match s.billing_start {
-                Some(b) if t - b < 90 * DAY => 1.4,
+                Some(b) if ws - b < 90 * DAY => 1.4,
                 _ => 1.0,
             };
             let interval = if s.annual { 0.45 } else { 1.0 };
             &[
                 (Action::Cancel, base * mult * early * interval),
-                (Action::SeatUp, 0.015 + 0.09 * h),
+                (Action::SeatUp, 0.014 + 0.085 * h),
                 (Action::SeatDown, 0.008 + 0.035 * (1.0 - h)),
                 (Action::Upgrade, 0.004 + 0.014 * h),
                 (Action::Downgrade, 0.003 + 0.012 * (1.0 - h)),
                 (Action::ToAnnual, if h > 0.5 { 0.006 } else { 0.0 }),
                 (Action::ToMonthly, 0.002),
-                (Action::Pause, if self.size == Size::Smb { 0.003 } else { 0.0 }),
+                (Action::Pause, if self.size == Size::Smb { 0.005 } else { 0.002 }),
                 (Action::Goodwill, 0.0015),
                 (Action::AddMetered, 0.015),
             ]
@@ -1140,7 +1160,7 @@ impl CustSim<'_> {
         for &(a, p) in probs {
             acc += p;
             if u < acc {
-                return Some((t, a));
+                return Some((self.rng.between(lo, we), a));
             }
         }
         None
@@ -1351,7 +1371,6 @@ impl CustSim<'_> {
         if lo >= we {
             return;
         }
-        let t = self.rng.between(lo, we);
         let h = self.latent.health;
         let has_addon = self.b.subs.iter().any(|s| s.addon && s.state != St::Ended);
         let p_addon = if !has_addon && (self.size != Size::Smb || h > 0.7) { 0.006 } else { 0.0 };
@@ -1361,6 +1380,10 @@ impl CustSim<'_> {
             _ => 0.0,
         };
         let p_csm = if self.size != Size::Smb { 0.01 } else { 0.0 };
+        if u >= p_addon + p_grow + p_csm {
+            return;
+        }
+        let t = self.rng.between(lo, we);
         if u < p_addon {
             let si = self.new_sub(t, true, Tier::Starter, false, 1);
             self.begin_billing(si, t, Pay::Immediate);
@@ -1409,10 +1432,8 @@ impl CustSim<'_> {
         a.insert("size".to_string(), size.as_str().to_string());
         a.insert("acquisition_channel".to_string(), self.p.channel.as_str().to_string());
         a.insert("industry".to_string(), self.p.industry.to_string());
-        a.insert(
-            "collection_method".to_string(),
-            if self.p.sales_led { "send_invoice" } else { "charge_automatically" }.to_string(),
-        );
+        let method = if self.p.sales_led { "send_invoice" } else { "charge_automatically" };
+        a.insert("collection_method".to_string(), method.to_string());
         if let Some(c) = csm {
             a.insert("csm_owner".to_string(), c.to_string());
         }
@@ -1472,29 +1493,8 @@ impl CustSim<'_> {
             }
         }
 
-        let sub_ids: Vec<String> = self
-            .b
-            .subs
-            .iter()
-            .map(|s| {
-                let mut id = String::with_capacity(16);
-                id.push_str("sub_");
-                id.push_str(num);
-                id.push('_');
-                push_padded(&mut id, s.seq as u64, 1);
-                id
-            })
-            .collect();
-        let item_id = |sub: u32, item: u32| {
-            let mut id = String::with_capacity(18);
-            id.push_str("si_");
-            id.push_str(num);
-            id.push('_');
-            push_padded(&mut id, sub as u64, 1);
-            id.push('_');
-            push_padded(&mut id, item as u64, 1);
-            id
-        };
+        let sub_ids: Vec<String> = self.b.subs.iter().map(|s| make_id("sub_", num, &[(s.seq as u64, 1)])).collect();
+        let item_id = |sub: u32, item: u32| make_id("si_", num, &[(sub as u64, 1), (item as u64, 1)]);
         let item_ids: Vec<[String; 2]> = self
             .b
             .subs
@@ -1536,16 +1536,7 @@ impl CustSim<'_> {
                 valid_to: it.to,
             }));
         }
-        let disc_ids: Vec<String> = (1..=self.b.discs.len())
-            .map(|n| {
-                let mut id = String::with_capacity(16);
-                id.push_str("di_");
-                id.push_str(num);
-                id.push('_');
-                push_padded(&mut id, n as u64, 1);
-                id
-            })
-            .collect();
+        let disc_ids: Vec<String> = (1..=self.b.discs.len()).map(|n| make_id("di_", num, &[(n as u64, 1)])).collect();
         for (d, id) in self.b.discs.iter().zip(&disc_ids) {
             let c = d.coupon;
             let off = c.amount_off();
@@ -1574,13 +1565,9 @@ impl CustSim<'_> {
             let lines = &self.b.lines[inv.lo as usize..inv.hi as usize];
             let total: i64 = lines.iter().map(|l| l.amount - l.disc.map(|d| d.1).unwrap_or(0)).sum();
             let amount_paid = if inv.status == InvoiceStatus::Paid { total.max(0) } else { 0 };
-            let mut inv_id = String::with_capacity(16);
-            inv_id.push_str("in_");
-            inv_id.push_str(num);
-            inv_id.push('_');
-            push_padded(&mut inv_id, k as u64 + 1, 4);
+            let invoice_id = make_id("in_", num, &[(k as u64 + 1, 4)]);
             sink(Record::Invoice(InvoiceRecord {
-                id: inv_id.clone(),
+                id: invoice_id.clone(),
                 customer_id: self.p.id.clone(),
                 currency: cur,
                 status: inv.status,
@@ -1591,20 +1578,16 @@ impl CustSim<'_> {
                 amount_paid,
                 amount_refunded: inv.refunded.min(amount_paid),
             }));
-            let mut inv_id = Some(inv_id);
+            let mut invoice_id = Some(invoice_id);
             for (j, l) in lines.iter().enumerate() {
-                let parent = inv_id.as_deref().unwrap_or_default();
-                let mut id = String::with_capacity(parent.len() + 4);
-                id.push_str("il");
-                id.push_str(&parent[2..]);
-                id.push('_');
-                push_padded(&mut id, j as u64 + 1, 1);
+                let parent = invoice_id.as_deref().unwrap_or_default();
+                let id = make_id("il", &parent[2..], &[(j as u64 + 1, 1)]);
                 // The last line takes the invoice id; the others clone it.
-                let invoice_id =
-                    if j + 1 == lines.len() { inv_id.take().unwrap_or_default() } else { parent.to_string() };
+                let parent =
+                    if j + 1 == lines.len() { invoice_id.take().unwrap_or_default() } else { parent.to_string() };
                 sink(Record::InvoiceLine(InvoiceLineRecord {
                     id,
-                    invoice_id,
+                    invoice_id: parent,
                     subscription_id: Some(sub_ids[l.sub as usize - 1].clone()),
                     item_id: (l.item > 0).then(|| item_ids[l.sub as usize - 1][l.item as usize - 1].clone()),
                     plan_id: Some(self.ctx.plan_ids[l.plan as usize].clone()),

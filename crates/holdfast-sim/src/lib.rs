@@ -100,17 +100,21 @@ pub fn generate(cfg: &SimConfig, sink: &mut dyn FnMut(Record)) {
     generate_observed(cfg, sink, &mut NoObserver)
 }
 
-/// [`generate`], also showing every customer-month to `observer` (see [`Observer`]).
-pub fn generate_observed(cfg: &SimConfig, sink: &mut dyn FnMut(Record), observer: &mut dyn Observer) {
-    let start = date_to_ts(cfg.start);
-    let ctx = customer::Ctx::new(cfg.seed, start, cfg.months);
+fn company_records(ctx: &customer::Ctx, start: holdfast_core::Ts, reporting: Currency, sink: &mut dyn FnMut(Record)) {
     for p in catalog::plan_records() {
         sink(Record::Plan(p));
     }
     for d in catalog::coupon_records() {
         sink(Record::Discount(d));
     }
-    fxgen::emit(&ctx, start, cfg.reporting_currency, sink);
+    fxgen::emit(ctx, start, reporting, sink);
+}
+
+/// [`generate`], also showing every customer-month to `observer` (see [`Observer`]).
+pub fn generate_observed(cfg: &SimConfig, sink: &mut dyn FnMut(Record), observer: &mut dyn Observer) {
+    let start = date_to_ts(cfg.start);
+    let ctx = customer::Ctx::new(cfg.seed, start, cfg.months);
+    company_records(&ctx, start, cfg.reporting_currency, sink);
     if cfg.months == 0 {
         return;
     }
