@@ -48,6 +48,24 @@
 //! `cus_000123`, `sub_000123_1` (1-based per customer), `si_000123_1_1` (item 1 = the plan, item 2 = the metered
 //! API-calls price), `in_000123_0007` (per customer, in issue order), `il_000123_0007_1`, `di_000123_1`
 //! (discount applications; the coupon definitions are `co_…`), `price_<tier>_<monthly|annual>_<currency>`.
+//!
+//! # Conventions worth knowing
+//! * Discounts: the coupon definitions (`co_…`, no customer) come first; each application to a customer is its own
+//!   [`DiscountRecord`](holdfast_core::records::DiscountRecord) (`di_…`, with customer, subscription, `start` and,
+//!   for repeating coupons, `end`), emitted in the customer's block before its invoices; lines reference the
+//!   application. Percent discounts also apply to proration lines, with the sign of the line (a credit's
+//!   discount is negative), so `amount − discounts` is always the net.
+//! * `cancellation_reason` holds Stripe's feedback taxonomy for voluntary cancellations and
+//!   [`PAYMENT_FAILED`] (Stripe's `cancellation_details.reason`) for involuntary ones.
+//! * `due_at` is `issued_at + 1 day` for card payers and `+ 30 days` for invoiced (sales-led) accounts; the
+//!   customer attribute `collection_method` says which (`charge_automatically` / `send_invoice`).
+//! * Pauses use Stripe's `pause_collection` with `behavior = void`: renewal invoices inside
+//!   `[pause_start, pause_end)` are issued and voided; status is `paused` only if the as-of falls in the pause.
+//!
+//! # Adding emitters (usage, tickets, surveys, funnel, referrals)
+//! [`generate_observed`] hands an [`Observer`] every customer-month with the customer's [`Latent`] state and
+//! lifecycle events. An emitter draws from its own [`stream`] via [`customer_rng`], so adding it never changes
+//! the billing records of a seed.
 mod calendar;
 pub mod catalog;
 mod customer;
