@@ -1,0 +1,145 @@
+//! Black-box tests of the `holdfast` binary over real SQLite files.
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn holdfast(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .current_dir(dir)
+        .env_remove("HOLDFAST_DB")
+        .env_remove("HOLDFAST_CONFIG")
+        .args(args)
+        .output()
+        .expect("run holdfast")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn generate(dir: &Path, name: &str, customers: &str) {
+    ok(&holdfast(dir, &["generate", "--out", name, "--customers", customers, "--months", "14", "--seed", "3"]));
+}
+
+#[test]
+fn demo_prints_a_report_whose_roll_forward_holds() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(&holdfast(d.path(), &["demo", "--customers", "300", "--months", "14", "--out", "demo"]));
+    assert!(out.contains("roll-forward hold in all 14 months"), "{out}");
+    assert!(out.contains("By plan"));
+    for f in ["report.html", "report.json", "report.csv", "movements.csv", "holdfast.db"] {
+        assert!(d.path().join("demo").join(f).exists(), "{f}");
+    }
+    let html = std::fs::read_to_string(d.path().join("demo/report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("MRR movements"));
+}
+
+#[test]
+fn import_is_idempotent_and_reports_updates() {
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path(), "data", "120");
+    let first = holdfast(d.path(), &["import", "data"]);
+    ok(&first);
+    let report1 = ok(&holdfast(d.path(), &["report", "--format", "json"]));
+    let again = holdfast(d.path(), &["import", "data"]);
+    ok(&again);
+    let msg = String::from_utf8_lossy(&again.stderr);
+    assert!(msg.contains(" 0 new") && !msg.contains("updated (same key"), "{msg}");
+    assert_eq!(report1, ok(&holdfast(d.path(), &["report", "--format", "json"])));
+    // change one plan's amount: an update, reported by key
+    let plans = d.path().join("data/plans.csv");
+    let text = std::fs::read_to_string(&plans).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let amount_col = header.iter().position(|h| *h == "amount").unwrap();
+    let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+    cells[amount_col] = "123.45".into();
+    let key = cells[0].clone();
+    lines[1] = cells.join(",");
+    std::fs::write(&plans, lines.join("\n") + "\n").unwrap();
+    let upd = holdfast(d.path(), &["import", "data"]);
+    ok(&upd);
+    let msg = String::from_utf8_lossy(&upd.stderr);
+    assert!(msg.contains("updated (same key, different content)") && msg.contains(&key), "{msg}");
+}
+
+#[test]
+fn bad_input_names_file_line_field_and_leaves_the_store_unchanged() {
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path(), "data", "60");
+    ok(&holdfast(d.path(), &["import", "data"]));
+    let before = ok(&holdfast(d.path(), &["status"]));
+    let report_before = ok(&holdfast(d.path(), &["report", "--format", "csv"]));
+    let lines_csv = d.path().join("data/invoice_lines.csv");
+    let original = std::fs::read(&lines_csv).unwrap();
+    let text = String::from_utf8(original.clone()).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let corrupt = |row: usize, name: &str, value: &str| -> Vec<u8> {
+        let mut ls: Vec<String> = text.lines().map(String::from).collect();
+        let mut cells: Vec<String> = ls[row].split(',').map(String::from).collect();
+        cells[col(name)] = value.into();
+        ls[row] = cells.join(",");
+        (ls.join("\n") + "\n").into_bytes()
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (corrupt(5, "quantity", "-3"), "quantity"),
+        (corrupt(7, "period_start", "2024-13-45"), "period_start"),
+        (corrupt(9, "period_end", "2000-01-01T00:00:00Z"), "period_end"),
+        ({
+            let mut b = original.clone();
+            let at = b.len() / 2;
+            b.insert(at, 0xff);
+            b
+        }, "UTF-8"),
+        (original[..original.len() - 7].to_vec(), "invoice_lines.csv"),
+    ];
+    for (bytes, needle) in cases {
+        std::fs::write(&lines_csv, &bytes).unwrap();
+        let o = holdfast(d.path(), &["import", "data"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(65), "{needle}: {err}");
+        assert!(err.contains("invoice_lines.csv") && err.contains(needle), "{needle}: {err}");
+        assert_eq!(before, ok(&holdfast(d.path(), &["status"])), "store changed after {needle}");
+        assert_eq!(report_before, ok(&holdfast(d.path(), &["report", "--format", "csv"])));
+    }
+}
+
+#[test]
+fn split_and_reordered_imports_give_the_same_report() {
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path(), "data", "150");
+    ok(&holdfast(d.path(), &["--db", "one.db", "import", "data"]));
+    let mut files: Vec<_> = std::fs::read_dir(d.path().join("data")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.reverse();
+    for f in &files {
+        ok(&holdfast(d.path(), &["--db", "split.db", "import", f.to_str().unwrap()]));
+    }
+    let a = ok(&holdfast(d.path(), &["--db", "one.db", "report", "--format", "csv", "--segment-by", "country"]));
+    let b = ok(&holdfast(d.path(), &["--db", "split.db", "report", "--format", "csv", "--segment-by", "country"]));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn report_and_movements_flags() {
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path(), "data", "100");
+    ok(&holdfast(d.path(), &["import", "data"]));
+    let j = ok(&holdfast(d.path(), &["report", "--format", "json", "--grain", "quarter", "--kpi", "mrr", "--kpi", "nrr"]));
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let rows = v["tables"][0]["results"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["kpi"] == "mrr" || r["kpi"] == "nrr"));
+    assert!(rows.iter().all(|r| r["period"].as_str().unwrap().contains("-Q")));
+    let csv = ok(&holdfast(d.path(), &["movements", "--format", "csv", "--type", "churn"]));
+    assert!(csv.lines().skip(1).all(|l| l.contains(",churn,")), "{csv}");
+    let e = holdfast(d.path(), &["report", "--grain", "fortnight"]);
+    assert_eq!(e.status.code(), Some(2));
+    let e = holdfast(d.path(), &["report", "--set", "zero_mrr_policy=maybe"]);
+    assert_eq!(e.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("zero_mrr_policy"));
+    let e = holdfast(d.path(), &["--db", "missing.db", "report"]);
+    assert_eq!(e.status.code(), Some(66));
+    let pre = ok(&holdfast(d.path(), &["report", "--format", "csv", "--preset", "profitwell"]));
+    assert!(pre.lines().count() > 10);
+}
