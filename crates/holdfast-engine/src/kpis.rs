@@ -518,6 +518,17 @@ pub fn derive(
             push("churned_customers", Some(count(a.cnt[Kind::Churn.index()])), None, None, a.cnt[3], vec![]);
             let (v, f) = ratio(money(mrr_end - mrr_start), money(mrr_start));
             push("mrr_growth_rate", v, Some(money(mrr_end - mrr_start)), Some(money(mrr_start)), customers_start, f);
+            // compound monthly (per-period) growth over the last n periods: (MRR_t / MRR_{t−n})^(1/n) − 1
+            for (kpi, n) in [("cmgr_3", 3usize), ("cmgr_12", 12usize)] {
+                let base = pi.checked_sub(n).map(|b| stock[b * g + gi].mrr_end);
+                match base {
+                    Some(b) if b > 0 && mrr_end >= 0 => {
+                        let v = (mrr_end as f64 / b as f64).powf(1.0 / n as f64) - 1.0;
+                        push(kpi, Some(Value::Ratio(v)), Some(money(mrr_end)), Some(money(b)), customers_end, vec![]);
+                    }
+                    _ => push(kpi, None, Some(money(mrr_end)), base.map(money), customers_end, vec![FLAG_EMPTY_DENOMINATOR]),
+                }
+            }
             let arpa = |num: i64, den: i64| if den == 0 { None } else { Some(money(div_round(num as i128, den as i128, rm) as i64)) };
             let emp = |den: i64| if den == 0 { vec![FLAG_EMPTY_DENOMINATOR] } else { vec![] };
             push("arpa", arpa(mrr_end, customers_end), Some(money(mrr_end)), Some(count(customers_end)), customers_end, emp(customers_end));
