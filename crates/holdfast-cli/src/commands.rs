@@ -61,6 +61,20 @@ pub struct MovementsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CustomersArgs {
+    /// Only customers with this status: lead, active, past_due, churned.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// At most this many rows, largest MRR first (0 = all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    pub format: OutFormat,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct ImportArgs {
     /// A directory of neutral files (customers.csv, plans.csv, …) or one file.
     pub path: PathBuf,
@@ -110,6 +124,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Import(a) => import(&cfg, a).map(|_| ()),
         Command::Report(a) => report(&cfg, a),
         Command::Movements(a) => movements(&cfg, a),
+        Command::Customers(a) => customers(&cfg, a),
         Command::Generate(a) => generate(a),
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
@@ -310,6 +325,66 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
     }
     eprint!("{out}");
     Ok(out)
+}
+
+pub fn customers(cfg: &Config, a: &CustomersArgs) -> Result<(), Failure> {
+    use holdfast_engine::timeline::CustomerStatus as St;
+    let s = settings_from(cfg, &a.policy)?;
+    let want = match a.status.as_deref() {
+        None => None,
+        Some("lead") => Some(St::Lead),
+        Some("active") => Some(St::Active),
+        Some("past_due") => Some(St::PastDue),
+        Some("churned") => Some(St::Churned),
+        Some(x) => return Err(Failure::new(2, format!("--status {x:?}: expected lead, active, past_due or churned"))),
+    };
+    let store = open_store(&cfg.db, true)?;
+    let snap = load_snapshot(&store)?;
+    let run = run_engine(&snap, &s, holdfast_core::Grain::Month, &[], as_of(&a.policy)?, None)?;
+    let mut idx: Vec<usize> = (0..run.customers.len()).filter(|&i| want.map(|w| run.customers[i].status == w).unwrap_or(true)).collect();
+    idx.sort_by_key(|&i| (-run.customers[i].mrr, snap.customers.ids.name(i as u32).to_string()));
+    if a.limit > 0 {
+        idx.truncate(a.limit);
+    }
+    let cur = s.reporting_currency;
+    let plan_name = |p: u32| if p == holdfast_core::snapshot::NONE { String::new() } else { snap.plans.ids.name(p).to_string() };
+    let rows: Vec<[String; 5]> = idx
+        .iter()
+        .map(|&i| {
+            let c = &run.customers[i];
+            [
+                snap.customers.ids.name(i as u32).to_string(),
+                snap.customers.name[i].as_deref().unwrap_or("").to_string(),
+                c.status.as_str().to_string(),
+                cur.format_minor(c.mrr),
+                plan_name(c.plan),
+            ]
+        })
+        .collect();
+    match a.format {
+        OutFormat::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            t.set_header(["Customer", "Name", "Status", &format!("MRR ({cur})"), "Plan"]);
+            for r in &rows {
+                t.add_row(r.iter());
+            }
+            println!("{t}\n{} customers", rows.len());
+        }
+        OutFormat::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            let _ = w.write_record(["customer_id", "name", "status", "mrr", "plan"]);
+            for r in &rows {
+                let _ = w.write_record(r);
+            }
+            let _ = w.flush();
+        }
+        OutFormat::Json => {
+            let v: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::json!({"customer_id": r[0], "name": r[1], "status": r[2], "mrr": r[3], "currency": cur.code(), "plan": r[4]})).collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+    }
+    Ok(())
 }
 
 pub fn status(cfg: &Config) -> Result<(), Failure> {

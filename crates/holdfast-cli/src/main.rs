@@ -41,6 +41,8 @@ pub enum Command {
     Report(commands::ReportArgs),
     /// The MRR movement ledger, filterable by customer, type and period.
     Movements(commands::MovementsArgs),
+    /// Customers with their status (lead, active, past_due, churned), MRR and plan at as_of.
+    Customers(commands::CustomersArgs),
     /// Write the simulator's output as neutral files.
     Generate(commands::GenerateArgs),
     /// Row counts of the store.

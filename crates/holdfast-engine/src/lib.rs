@@ -67,6 +67,8 @@ impl KpiTable {
 pub struct CustomerNow {
     pub status: CustomerStatus,
     pub mrr: i64,
+    /// Largest-MRR plan in force (`NONE` if none).
+    pub plan: u32,
 }
 
 /// Everything [`run`] computes.
@@ -178,7 +180,11 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
             for c in lo..hi {
                 process_customer(&ctx, c as u32, &mut th.sc);
                 part.ledger.extend_from_slice(&th.sc.changes);
-                part.customers.push(CustomerNow { status: th.sc.status.unwrap_or(CustomerStatus::Lead), mrr: th.sc.changes.last().map(|x| x.mrr).unwrap_or(0) });
+                part.customers.push(CustomerNow {
+                    status: th.sc.status.unwrap_or(CustomerStatus::Lead),
+                    mrr: th.sc.changes.last().map(|x| x.mrr).unwrap_or(0),
+                    plan: th.sc.extras.last().filter(|_| th.sc.changes.last().map(|x| x.active()).unwrap_or(false)).map(|e| e.plan).unwrap_or(holdfast_core::snapshot::NONE),
+                });
                 for (k, agg) in aggs.iter().enumerate() {
                     kpis::accumulate(agg, snap, settings, as_of, c as u32, &th.sc, &mut th.accs[k], th.daily[k].as_mut());
                 }
