@@ -31,6 +31,8 @@ pub struct Reader {
     st: ParseState,
     canon: Canon,
     duplicates: u64,
+    /// Reused single-record batch of [`Reader::emit`].
+    one: Vec<Pending>,
 }
 
 impl Default for Reader {
@@ -47,6 +49,7 @@ impl Reader {
             st: ParseState::default(),
             canon: Canon::default(),
             duplicates: 0,
+            one: Vec::new(),
         }
     }
 
@@ -65,11 +68,11 @@ impl Reader {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, ImportError> {
         let file = std::fs::File::open(&f.path).map_err(|e| io_error(&f.path, &e))?;
-        // Size the duplicate table up front (a CSV row is ~100 bytes, a JSON line ~300): growing it
-        // rehashes every key.
+        // Size the duplicate table up front (a CSV row is ~150 bytes, a JSON line ~350): growing it
+        // rehashes every key. Underestimating costs one more rehash, overestimating memory.
         let per_row = match f.format {
-            Format::Csv => 100,
-            Format::Jsonl => 300,
+            Format::Csv => 150,
+            Format::Jsonl => 350,
         };
         let expect_rows = (f.bytes / per_row).min(1 << 28) as usize;
         self.seen[f.kind as usize].reserve(expect_rows);
@@ -206,9 +209,11 @@ impl Reader {
         line: u64,
         sink: &mut dyn FnMut(Record) -> Result<(), ImportError>,
     ) -> Result<u64, ImportError> {
-        let mut one = Vec::with_capacity(1);
+        let mut one = std::mem::take(&mut self.one);
         self.pend(rec, line, &mut one);
-        self.flush(&mut one, file_idx, sink)
+        let res = self.flush(&mut one, file_idx, sink);
+        self.one = one;
+        res
     }
 
     /// Reads and parses one CSV row into `batch`; `Ok(false)` at the end of the file.

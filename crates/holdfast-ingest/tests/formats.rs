@@ -162,3 +162,13 @@ fn the_example_in_docs_formats_md_is_valid() {
         assert_eq!(sum, inv.total, "{}", inv.id);
     }
 }
+
+#[test]
+fn header_only_files_bom_crlf_and_no_final_newline() {
+    assert!(read("plans.csv", "\u{FEFF}plan_id,currency,amount,price_type\r\n").unwrap().is_empty());
+    let recs = read("plans.csv", "plan_id,currency,amount,price_type\r\np1,USD,1,one_time\r\n\r\np2,EUR,2.5,one_time").unwrap();
+    assert_eq!(recs.len(), 2);
+    assert!(read("plans.jsonl", "").unwrap().is_empty());
+    let recs = read("plans.jsonl", "{\"plan_id\":\"p\",\"currency\":\"USD\",\"amount\":\"1\",\"price_type\":\"one_time\"}").unwrap();
+    assert_eq!(recs.len(), 1);
+}
