@@ -169,3 +169,23 @@ fn a_line_without_its_invoice_is_reported_not_panicked() {
     // The store stays usable.
     assert_eq!(store.load_dataset().unwrap().invoice_lines.len(), data.invoice_lines.len());
 }
+
+#[test]
+fn undecodable_stored_values_are_corruption_errors() {
+    let (_dir, mut store) = file_store();
+    import_records(&mut store, sample().records()).unwrap();
+    let conn = store.connection();
+    conn.execute("UPDATE invoices SET status = 'bogus' WHERE id = 'in_2'", []).unwrap();
+    let err = store.load_snapshot().unwrap_err();
+    assert!(matches!(err, holdfast_store::StoreError::Corrupt(_)) && err.to_string().contains("bogus"), "{err}");
+
+    conn.execute("UPDATE invoices SET status = 'paid' WHERE id = 'in_2'", []).unwrap();
+    conn.execute("UPDATE customers SET name = CAST(X'FF' AS TEXT) WHERE id = 'cus_2'", []).unwrap();
+    let err = store.load_snapshot().unwrap_err();
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+
+    conn.execute("UPDATE customers SET name = NULL WHERE id = 'cus_2'", []).unwrap();
+    conn.execute("UPDATE invoice_lines SET discounts = 'no amount' WHERE id = 'il_1'", []).unwrap();
+    let err = store.load_snapshot().unwrap_err();
+    assert!(err.to_string().contains("invalid line discounts"), "{err}");
+}

@@ -15,7 +15,7 @@ use crate::{StoreError, TABLES};
 use holdfast_core::fx::Rate;
 use holdfast_core::records::*;
 use holdfast_core::snapshot::{InvoiceRow, LineRow, Snapshot, SnapshotBuilder};
-use rusqlite::types::ValueRef;
+use super::raw::{Cell, Kind, RawScan};
 use rusqlite::Connection;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
@@ -26,31 +26,101 @@ const BATCH_ROWS: usize = 2048;
 /// to roughly 64 × 0.6 MiB.
 const BATCHES_IN_FLIGHT: usize = 64;
 
-/// Columns read from each table, in [`TABLES`] order. The decoders below index into these.
-const SELECT_COLUMNS: [&str; 8] = [
-    "id, valid_from, name, email, domain, created_at, external_ids, attributes",
-    "id, name, product, currency, amount, price_type, interval, interval_count, usage_type",
-    "id, name, duration, duration_in_months, percent_off_milli, amount_off, currency, customer_id, subscription_id, \
-     starts_at, ends_at",
-    "id, customer_id, status, currency, created_at, started_at, trial_start, trial_end, cancel_at_period_end, \
-     cancel_at, canceled_at, ended_at, unpaid_since, pause_start, pause_end, cancellation_reason",
-    "id, valid_from, subscription_id, plan_id, quantity, valid_to",
-    "id, customer_id, currency, status, issued_at, due_at, paid_at, total, amount_paid, amount_refunded",
-    "invoice_id, subscription_id, item_id, plan_id, price_type, period_start, period_end, amount, tax_inclusive, \
-     quantity, prorated, discounts",
-    "day, base, quote, rate",
-];
+use Kind::{Int, IntNotNull as IntNN, Text, TextNotNull as TextNN};
 
-/// One column value of a batched row.
-#[derive(Clone, Copy, Debug)]
-enum Cell {
-    Null,
-    Int(i64),
-    /// Byte range in the batch's text arena.
-    Text(u32, u32),
-    /// REAL or BLOB: never written by this crate.
-    Other,
-}
+/// Columns read from each table with their declared kinds, in [`TABLES`] order. The decoders below index
+/// into these; they must match the schema (a `NOT NULL` kind for a nullable column would read NULL as 0).
+const SELECT: [&[(&str, Kind)]; 8] = [
+    &[
+        ("id", TextNN),
+        ("valid_from", IntNN),
+        ("name", Text),
+        ("email", Text),
+        ("domain", Text),
+        ("created_at", Int),
+        ("external_ids", Text),
+        ("attributes", Text),
+    ],
+    &[
+        ("id", TextNN),
+        ("name", Text),
+        ("product", Text),
+        ("currency", TextNN),
+        ("amount", IntNN),
+        ("price_type", TextNN),
+        ("interval", Text),
+        ("interval_count", IntNN),
+        ("usage_type", TextNN),
+    ],
+    &[
+        ("id", TextNN),
+        ("name", Text),
+        ("duration", TextNN),
+        ("duration_in_months", Int),
+        ("percent_off_milli", Int),
+        ("amount_off", Int),
+        ("currency", Text),
+        ("customer_id", Text),
+        ("subscription_id", Text),
+        ("starts_at", Int),
+        ("ends_at", Int),
+    ],
+    &[
+        ("id", TextNN),
+        ("customer_id", TextNN),
+        ("status", TextNN),
+        ("currency", Text),
+        ("created_at", Int),
+        ("started_at", Int),
+        ("trial_start", Int),
+        ("trial_end", Int),
+        ("cancel_at_period_end", IntNN),
+        ("cancel_at", Int),
+        ("canceled_at", Int),
+        ("ended_at", Int),
+        ("unpaid_since", Int),
+        ("pause_start", Int),
+        ("pause_end", Int),
+        ("cancellation_reason", Text),
+    ],
+    &[
+        ("id", TextNN),
+        ("valid_from", IntNN),
+        ("subscription_id", TextNN),
+        ("plan_id", TextNN),
+        ("quantity", IntNN),
+        ("valid_to", Int),
+    ],
+    &[
+        ("id", TextNN),
+        ("customer_id", TextNN),
+        ("currency", TextNN),
+        ("status", TextNN),
+        ("issued_at", IntNN),
+        ("due_at", Int),
+        ("paid_at", Int),
+        ("total", IntNN),
+        ("amount_paid", IntNN),
+        ("amount_refunded", IntNN),
+    ],
+    &[
+        ("invoice_id", TextNN),
+        ("subscription_id", Text),
+        ("item_id", Text),
+        ("plan_id", Text),
+        ("price_type", TextNN),
+        ("period_start", Int),
+        ("period_end", Int),
+        ("amount", IntNN),
+        ("tax_inclusive", IntNN),
+        ("quantity", IntNN),
+        ("prorated", IntNN),
+        ("discounts", Text),
+        // Only read for sinks that want line ids (column 12); the snapshot identifies lines by index.
+        ("id", TextNN),
+    ],
+    &[("day", IntNN), ("base", TextNN), ("quote", TextNN), ("rate", IntNN)],
+];
 
 /// Rows of one table, `ncols` cells per row.
 struct Batch {
@@ -79,7 +149,7 @@ impl<'b> Cols<'b> {
             Cell::Text(a, b) => {
                 self.text.get(a as usize..b as usize).map(Some).ok_or_else(|| corrupt(self.table, i, "is not UTF-8"))
             }
-            _ => Err(corrupt(self.table, i, "is not TEXT")),
+            Cell::Int(_) => Err(corrupt(self.table, i, "is not TEXT")),
         }
     }
     #[inline]
@@ -91,7 +161,7 @@ impl<'b> Cols<'b> {
         match self.cells[i] {
             Cell::Null => Ok(None),
             Cell::Int(v) => Ok(Some(v)),
-            _ => Err(corrupt(self.table, i, "is not INTEGER")),
+            Cell::Text(..) => Err(corrupt(self.table, i, "is not INTEGER")),
         }
     }
     #[inline]
@@ -191,12 +261,12 @@ fn read_tables(
     empty: &Receiver<Batch>,
 ) -> Result<(), StoreError> {
     for t in 0..TABLES.len() {
-        // Line ids (column 12) are only read when the sink wants them: the snapshot identifies lines by index.
-        let extra = if t == LINES && line_ids { ", id" } else { "" };
-        let sql = format!("SELECT {}{extra} FROM {} ORDER BY {}", SELECT_COLUMNS[t], TABLES[t], KEYS[t]);
-        let mut st = conn.prepare(&sql)?;
-        let ncols = st.column_count();
-        let mut rows = st.query([])?;
+        let cols = if t == LINES && !line_ids { &SELECT[t][..SELECT[t].len() - 1] } else { SELECT[t] };
+        let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        let sql = format!("SELECT {} FROM {} ORDER BY {}", names.join(", "), TABLES[t], KEYS[t]);
+        let mut scan = RawScan::new(conn, &sql)?;
+        let ncols = cols.len();
+        debug_assert_eq!(scan.column_count(), ncols);
         let fresh = || {
             let mut b = empty.try_recv().unwrap_or_else(|_| Batch {
                 table: t,
@@ -211,18 +281,9 @@ fn read_tables(
             b
         };
         let mut batch = fresh();
-        while let Some(row) = rows.next()? {
-            for i in 0..ncols {
-                let cell = match row.get_ref(i)? {
-                    ValueRef::Null => Cell::Null,
-                    ValueRef::Integer(v) => Cell::Int(v),
-                    ValueRef::Text(bytes) => {
-                        let a = batch.text.len();
-                        batch.text.extend_from_slice(bytes);
-                        Cell::Text(a as u32, batch.text.len() as u32)
-                    }
-                    ValueRef::Real(_) | ValueRef::Blob(_) => Cell::Other,
-                };
+        while scan.step()? {
+            for (i, &(_, kind)) in cols.iter().enumerate() {
+                let cell = scan.cell(i, kind, &mut batch.text)?;
                 batch.cells.push(cell);
             }
             let batch_full = batch.cells.len() >= BATCH_ROWS * ncols || batch.text.len() > u32::MAX as usize / 4;

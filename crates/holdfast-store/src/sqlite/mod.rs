@@ -29,6 +29,7 @@
 //! before anything is written to it.
 mod import;
 mod load;
+mod raw;
 
 use crate::{ImportTx, Store, StoreError, TABLES};
 use holdfast_core::records::Dataset;
