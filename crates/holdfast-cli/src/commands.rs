@@ -260,10 +260,10 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
                     })
                 })
                 .collect();
-            serde_json::to_string_pretty(&v).unwrap_or_default()
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
     };
-    println!("{text}");
+    print!("{}", if text.ends_with('\n') { text } else { text + "\n" });
     Ok(())
 }
 
