@@ -9,7 +9,7 @@
 //!   Dropping the transaction without committing (an error, a panic, a `?`) rolls everything back, so a
 //!   failed import never leaves a half-written store.
 //! * [`Store::load_snapshot`] reads every stored record into the engine's columnar
-//!   [`Snapshot`](holdfast_core::snapshot::Snapshot), table by table in the order the
+//!   [`Snapshot`], table by table in the order the
 //!   [`SnapshotBuilder`](holdfast_core::snapshot::SnapshotBuilder) needs, each table in **source-key
 //!   order**. The snapshot therefore depends only on the stored content, never on the order in which
 //!   records were imported.
