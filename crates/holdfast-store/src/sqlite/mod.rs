@@ -260,7 +260,7 @@ impl SqliteStore {
             "PRAGMA synchronous = NORMAL;
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -{CACHE_KIB};
-             PRAGMA mmap_size = 2147418112;
+             PRAGMA mmap_size = 0;
              PRAGMA journal_size_limit = 67108864;"
         ))?;
         let mut store = SqliteStore { conn, path };
