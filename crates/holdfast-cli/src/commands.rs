@@ -441,7 +441,7 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
         std::fs::remove_dir_all(&data).map_err(Failure::io)?;
     }
     let db = a.out.join("holdfast.db");
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".snapshot"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
         if p.exists() {
             std::fs::remove_file(&p).map_err(Failure::io)?;

@@ -14,13 +14,19 @@ use crate::time::{day_of, Ts};
 pub const NONE: u32 = u32::MAX;
 
 /// String ↔ dense id. Names live in one arena (one allocation per growth, not per name); the hash table
-/// holds only ids, so 9 M invoice ids cost about 20 bytes each beyond their text.
+/// holds only ids. Names pushed in ascending order ([`Interner::push_sorted`], as stores load by key) are
+/// indexed lazily: lookups that the caller's hint answers never pay for hashing, and an unindexed sorted
+/// interner answers [`Interner::get`] by binary search.
 #[derive(Clone, Default)]
 pub struct Interner {
     arena: String,
     /// `ends[i]` = end of name `i` in `arena` (start = previous end).
-    ends: Vec<usize>,
+    ends: Vec<u32>,
     table: hashbrown::HashTable<u32>,
+    /// names `0..indexed` are in `table`
+    indexed: usize,
+    /// every name was pushed in strictly ascending order
+    unsorted: bool,
 }
 
 impl std::fmt::Debug for Interner {
@@ -39,34 +45,142 @@ fn hash_str(s: &str) -> u64 {
 
 impl Interner {
     pub fn with_capacity(names: usize, bytes: usize) -> Interner {
-        Interner { arena: String::with_capacity(bytes), ends: Vec::with_capacity(names), table: hashbrown::HashTable::with_capacity(names) }
+        Interner { arena: String::with_capacity(bytes), ends: Vec::with_capacity(names), ..Interner::default() }
     }
 
     #[inline]
-    fn name_of<'a>(arena: &'a str, ends: &[usize], i: u32) -> &'a str {
+    fn name_of<'a>(arena: &'a str, ends: &[u32], i: u32) -> &'a str {
         let i = i as usize;
-        let start = if i == 0 { 0 } else { ends[i - 1] };
-        &arena[start..ends[i]]
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        &arena[start..ends[i] as usize]
+    }
+
+    fn ensure_indexed(&mut self) {
+        if self.indexed == self.ends.len() {
+            return;
+        }
+        self.table.reserve(self.ends.len() - self.indexed, |_| 0);
+        for i in self.indexed..self.ends.len() {
+            let h = hash_str(Self::name_of(&self.arena, &self.ends, i as u32));
+            let (arena, ends) = (&self.arena, &self.ends);
+            self.table.insert_unique(h, i as u32, |&j| hash_str(Self::name_of(arena, ends, j)));
+        }
+        self.indexed = self.ends.len();
+    }
+
+    fn push(&mut self, s: &str) -> u32 {
+        let i = self.ends.len() as u32;
+        self.arena.push_str(s);
+        assert!(self.arena.len() <= u32::MAX as usize, "interner arena over 4 GiB");
+        self.ends.push(self.arena.len() as u32);
+        i
     }
 
     pub fn intern(&mut self, s: &str) -> u32 {
+        self.ensure_indexed();
         let h = hash_str(s);
         let (arena, ends) = (&self.arena, &self.ends);
         if let Some(&i) = self.table.find(h, |&i| Self::name_of(arena, ends, i) == s) {
             return i;
         }
-        let i = self.ends.len() as u32;
-        self.arena.push_str(s);
-        self.ends.push(self.arena.len());
+        if self.ends.last().is_some() && s <= self.name(self.ends.len() as u32 - 1) {
+            self.unsorted = true;
+        }
+        let i = self.push(s);
         let (arena, ends) = (&self.arena, &self.ends);
         self.table.insert_unique(h, i, |&j| hash_str(Self::name_of(arena, ends, j)));
+        self.indexed = self.ends.len();
         i
     }
-    pub fn get(&self, s: &str) -> Option<u32> {
-        self.table.find(hash_str(s), |&i| Self::name_of(&self.arena, &self.ends, i) == s).copied()
+
+    /// Interns a name that is greater than or equal to every name so far (rows read in key order) without
+    /// hashing it; returns `(id, new)`. Out-of-order names fall back to [`Interner::intern`].
+    pub fn push_sorted(&mut self, s: &str) -> (u32, bool) {
+        let n = self.ends.len() as u32;
+        if n > 0 {
+            let last = self.name(n - 1);
+            if s == last {
+                return (n - 1, false);
+            }
+            if s < last || self.unsorted {
+                let before = self.ends.len();
+                let i = self.intern(s);
+                return (i, self.ends.len() > before);
+            }
+        }
+        (self.push(s), true)
     }
+
+    pub fn get(&self, s: &str) -> Option<u32> {
+        if self.indexed == self.ends.len() {
+            return self.table.find(hash_str(s), |&i| Self::name_of(&self.arena, &self.ends, i) == s).copied();
+        }
+        // not (fully) indexed: only ever the case for sorted names
+        let (mut lo, mut hi) = (0u32, self.ends.len() as u32);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.name(mid).cmp(s) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// `hint` or the id after it, when it names `s`: rows loaded in key order usually refer to the same or
+    /// the next entity as the row before, and a string compare is far cheaper than a hash probe.
+    #[inline]
+    fn near(&self, s: &str, hint: u32) -> Option<u32> {
+        let n = self.ends.len() as u32;
+        [hint, hint.wrapping_add(1)].into_iter().find(|&h| h < n && Self::name_of(&self.arena, &self.ends, h) == s)
+    }
+
+    /// Looks `s` up trying `*hint` and its successor first (indexing lazily on a miss); updates the hint.
+    #[inline]
+    pub fn get_near(&mut self, s: &str, hint: &mut u32) -> Option<u32> {
+        let r = match self.near(s, *hint) {
+            Some(i) => Some(i),
+            None => {
+                self.ensure_indexed();
+                self.get(s)
+            }
+        };
+        if let Some(i) = r {
+            *hint = i;
+        }
+        r
+    }
+
+    /// [`Interner::intern`] trying `*hint` and its successor first; updates the hint.
+    #[inline]
+    pub fn intern_near(&mut self, s: &str, hint: &mut u32) -> u32 {
+        let i = match self.near(s, *hint) {
+            Some(i) => i,
+            None => self.intern(s),
+        };
+        *hint = i;
+        i
+    }
+
     pub fn name(&self, i: u32) -> &str {
         Self::name_of(&self.arena, &self.ends, i)
+    }
+
+    pub(crate) fn parts(&self) -> (&str, &[u32], bool) {
+        (&self.arena, &self.ends, self.unsorted)
+    }
+
+    /// Rebuilds an interner from its arena; an unsorted one is indexed at once (it cannot binary-search).
+    pub(crate) fn from_parts(arena: String, ends: Vec<u32>, unsorted: bool) -> Result<Interner, String> {
+        if ends.last().map(|&e| e as usize != arena.len()).unwrap_or(!arena.is_empty()) || ends.windows(2).any(|w| w[0] > w[1]) || ends.iter().any(|&e| !arena.is_char_boundary(e as usize)) {
+            return Err("corrupt interner".into());
+        }
+        let mut i = Interner { arena, ends, unsorted, ..Interner::default() };
+        if unsorted {
+            i.ensure_indexed();
+        }
+        Ok(i)
     }
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -314,6 +428,17 @@ pub struct InvoiceRow<'a> {
 pub struct SnapshotBuilder {
     s: Snapshot,
     scratch: String,
+    hints: Hints,
+}
+
+/// Last ids looked up per table (see [`Interner::get_near`]).
+#[derive(Default)]
+struct Hints {
+    customer: u32,
+    subscription: u32,
+    item: u32,
+    plan: u32,
+    invoice: u32,
 }
 
 impl SnapshotBuilder {
@@ -352,7 +477,7 @@ impl SnapshotBuilder {
 
     fn customer_idx(&mut self, id: &str) -> u32 {
         let c = &mut self.s.customers;
-        let i = c.ids.intern(id);
+        let i = c.ids.intern_near(id, &mut self.hints.customer);
         if i as usize == c.created_at.len() {
             c.created_at.push(None);
             c.name.push(None);
@@ -421,7 +546,7 @@ impl SnapshotBuilder {
 
     fn subscription_idx(&mut self, id: &str, customer: u32) -> u32 {
         let s = &mut self.s.subscriptions;
-        let i = s.ids.intern(id);
+        let i = s.ids.intern_near(id, &mut self.hints.subscription);
         if i as usize == s.customer.len() {
             s.push_implicit(customer);
         }
@@ -449,7 +574,7 @@ impl SnapshotBuilder {
 
     fn plan_idx(&mut self, id: &str) -> u32 {
         // Lines may name prices the source never listed; they are then treated as of unknown interval.
-        self.s.plans.ids.get(id).unwrap_or(NONE)
+        self.s.plans.ids.get_near(id, &mut self.hints.plan).unwrap_or(NONE)
     }
 
     pub fn subscription_item(&mut self, r: &SubscriptionItemRecord) {
@@ -472,8 +597,8 @@ impl SnapshotBuilder {
     pub fn invoice(&mut self, r: InvoiceRow<'_>) {
         let c = self.customer_idx(r.customer_id);
         let inv = &mut self.s.invoices;
-        let i = inv.ids.intern(r.id) as usize;
-        if i < inv.customer.len() {
+        let (i, new) = inv.ids.push_sorted(r.id);
+        if !new || (i as usize) < inv.customer.len() {
             return;
         }
         inv.customer.push(c);
@@ -504,7 +629,7 @@ impl SnapshotBuilder {
 
     /// Adds a line; returns `Err` naming the invoice if it is unknown (lines must follow their invoices).
     pub fn line<'a>(&mut self, r: LineRow<'a>, discounts: impl IntoIterator<Item = (&'a str, i64)>) -> Result<u32, String> {
-        let inv = self.s.invoices.ids.get(r.invoice_id).ok_or_else(|| format!("line refers to unknown invoice {:?}", r.invoice_id))?;
+        let inv = self.s.invoices.ids.get_near(r.invoice_id, &mut self.hints.invoice).ok_or_else(|| format!("line refers to unknown invoice {:?}", r.invoice_id))?;
         let customer = self.s.invoices.customer[inv as usize];
         let plan = r.plan_id.map(|p| self.plan_idx(p)).unwrap_or(NONE);
         let sub = match r.subscription_id {
@@ -524,7 +649,7 @@ impl SnapshotBuilder {
             None => NONE,
         };
         let item = match (r.item_id, sub) {
-            (Some(it), _) => self.s.item_keys.intern(it),
+            (Some(it), _) => self.s.item_keys.intern_near(it, &mut self.hints.item),
             (None, NONE) => NONE,
             (None, s) => {
                 // Without an item id the subscription is the item.

@@ -182,6 +182,29 @@ pub(crate) const KEYS: [&str; 8] =
 /// Page cache per connection, in KiB (SQLite's negative `cache_size` convention).
 const CACHE_KIB: i64 = 128 * 1024;
 
+/// Where the snapshot image of the database at `db` is cached.
+pub fn snapshot_cache_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".snapshot");
+    PathBuf::from(name)
+}
+
+/// Best effort: a cache that cannot be written only costs speed on the next load.
+fn write_snapshot_cache(cache: &Path, snap: &Snapshot, stamp: u64) {
+    let mut tmp = cache.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let ok = (|| -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        holdfast_core::snapshot_file::write(snap, stamp, &mut w)?;
+        std::io::Write::flush(&mut w)?;
+        std::fs::rename(&tmp, cache)
+    })();
+    if ok.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
 /// One committed import, as logged in the `imports` table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportLogEntry {
@@ -300,6 +323,22 @@ impl SqliteStore {
         load::load_dataset(&self.conn)
     }
 
+    /// Identifies the committed state of this database file: its last import and the file's identity.
+    fn snapshot_stamp(&self, path: &Path) -> Result<u64, StoreError> {
+        let last: Option<(i64, i64, i64, i64)> = self
+            .conn
+            .query_row("SELECT seq, committed_at, inserted, updated FROM imports ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map(Some)
+            .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+        let mut key = format!("{SCHEMA_VERSION}:{last:?}:{}", crate::CANON_VERSION);
+        #[cfg(unix)]
+        if let Ok(m) = std::fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            key.push_str(&format!(":{}:{}", m.dev(), m.ino()));
+        }
+        Ok(crate::xxh64(key.as_bytes(), 0x5eed))
+    }
+
     /// Committed imports, oldest first.
     pub fn import_log(&self) -> Result<Vec<ImportLogEntry>, StoreError> {
         let mut st = self.conn.prepare("SELECT seq, committed_at, inserted, updated, unchanged FROM imports ORDER BY seq")?;
@@ -328,8 +367,24 @@ impl Store for SqliteStore {
         Ok(Box::new(import::SqliteImport::begin(&self.conn)?))
     }
 
+    /// File-backed stores keep a binary image of the snapshot beside the database (`<db>.snapshot`),
+    /// stamped with the last committed import: loading it is a few sequential reads instead of a scan of
+    /// every table. A stale, missing or damaged image is ignored and rewritten from the tables.
     fn load_snapshot(&self) -> Result<Snapshot, StoreError> {
-        load::load_snapshot(&self.conn)
+        let Some(path) = &self.path else { return load::load_snapshot(&self.conn) };
+        let cache = snapshot_cache_path(path);
+        let stamp = self.snapshot_stamp(path)?;
+        if let Ok(f) = std::fs::File::open(&cache) {
+            if let Ok(Some(snap)) = holdfast_core::snapshot_file::read(&mut std::io::BufReader::with_capacity(1 << 20, f), stamp) {
+                return Ok(snap);
+            }
+        }
+        let snap = load::load_snapshot(&self.conn)?;
+        // only cache what is known to match the stamp (no import committed while loading)
+        if self.snapshot_stamp(path)? == stamp {
+            write_snapshot_cache(&cache, &snap, stamp);
+        }
+        Ok(snap)
     }
 
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
