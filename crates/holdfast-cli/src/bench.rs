@@ -119,15 +119,16 @@ pub fn bench(a: &BenchArgs) -> Result<(), Failure> {
         load.as_secs_f64(),
         if from_tables { "from the SQLite tables, then cached" } else { "from the snapshot cache" }
     );
-    if from_tables {
+    let snap = if from_tables {
         drop(snap);
         reset_peak();
         let t = Instant::now();
         let again = store.load_snapshot().map_err(|e| Failure::io(e.to_string()))?;
         println!("load     again from the snapshot cache: {:.2} s", t.elapsed().as_secs_f64());
-        drop(again);
-    }
-    let snap = store.load_snapshot().map_err(|e| Failure::io(e.to_string()))?;
+        again
+    } else {
+        snap
+    };
     let settings = Settings::default();
     let spec = RunSpec { segment_by: vec![SegmentBy::parse(&a.segment_by)], ..RunSpec::default() };
     let mut times = Vec::new();

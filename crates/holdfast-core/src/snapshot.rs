@@ -13,6 +13,46 @@ use crate::time::{day_of, Ts};
 /// Absent reference.
 pub const NONE: u32 = u32::MAX;
 
+/// An optional instant in 8 bytes (`Option<i64>` takes 16, which matters over tens of millions of rows).
+/// `i64::MIN` stands for "absent"; no parsed instant is that far in the past.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct OptTs(i64);
+
+impl OptTs {
+    pub const NONE: OptTs = OptTs(i64::MIN);
+    #[inline]
+    pub fn new(o: Option<Ts>) -> OptTs {
+        OptTs(o.unwrap_or(i64::MIN))
+    }
+    #[inline]
+    pub fn get(self) -> Option<Ts> {
+        (self.0 != i64::MIN).then_some(self.0)
+    }
+}
+
+impl Default for OptTs {
+    fn default() -> Self {
+        OptTs::NONE
+    }
+}
+
+impl From<Option<Ts>> for OptTs {
+    fn from(o: Option<Ts>) -> Self {
+        OptTs::new(o)
+    }
+}
+
+impl std::fmt::Debug for OptTs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+// SAFETY: `OptTs` is `repr(transparent)` over `i64`, so every bit pattern is valid and it has no padding.
+unsafe impl bytemuck::Zeroable for OptTs {}
+unsafe impl bytemuck::Pod for OptTs {}
+
 /// String ↔ dense id. Names live in one arena (one allocation per growth, not per name); the hash table
 /// holds only ids. Names pushed in ascending order ([`Interner::push_sorted`], as stores load by key) are
 /// indexed lazily: lookups that the caller's hint answers never pay for hashing, and an unindexed sorted
@@ -202,7 +242,7 @@ pub struct AttrVersion {
 #[derive(Clone, Debug, Default)]
 pub struct Customers {
     pub ids: Interner,
-    pub created_at: Vec<Option<Ts>>,
+    pub created_at: Vec<OptTs>,
     pub name: Vec<Option<Box<str>>>,
     /// Attribute names and the dictionary of attribute values.
     pub attr_keys: Interner,
@@ -255,7 +295,7 @@ pub struct Discounts {
     pub duration: Vec<DiscountDuration>,
     pub percent_off_milli: Vec<Option<i64>>,
     pub amount_off: Vec<Option<i64>>,
-    pub end: Vec<Option<Ts>>,
+    pub end: Vec<OptTs>,
 }
 
 /// Subscriptions, including implicit ones that only lines refer to (their `status` is `None`: the source
@@ -265,17 +305,17 @@ pub struct Subscriptions {
     pub ids: Interner,
     pub customer: Vec<u32>,
     pub status: Vec<Option<SubscriptionStatus>>,
-    pub created_at: Vec<Option<Ts>>,
-    pub started_at: Vec<Option<Ts>>,
-    pub trial_start: Vec<Option<Ts>>,
-    pub trial_end: Vec<Option<Ts>>,
+    pub created_at: Vec<OptTs>,
+    pub started_at: Vec<OptTs>,
+    pub trial_start: Vec<OptTs>,
+    pub trial_end: Vec<OptTs>,
     pub cancel_at_period_end: Vec<bool>,
-    pub cancel_at: Vec<Option<Ts>>,
-    pub canceled_at: Vec<Option<Ts>>,
-    pub ended_at: Vec<Option<Ts>>,
-    pub unpaid_since: Vec<Option<Ts>>,
-    pub pause_start: Vec<Option<Ts>>,
-    pub pause_end: Vec<Option<Ts>>,
+    pub cancel_at: Vec<OptTs>,
+    pub canceled_at: Vec<OptTs>,
+    pub ended_at: Vec<OptTs>,
+    pub unpaid_since: Vec<OptTs>,
+    pub pause_start: Vec<OptTs>,
+    pub pause_end: Vec<OptTs>,
 }
 
 impl Subscriptions {
@@ -300,7 +340,7 @@ impl Subscriptions {
             &mut self.pause_start,
             &mut self.pause_end,
         ] {
-            v.push(None);
+            v.push(OptTs::NONE);
         }
         self.cancel_at_period_end.push(false);
     }
@@ -315,7 +355,7 @@ pub struct Items {
     pub plan: Vec<u32>,
     pub quantity: Vec<i64>,
     pub valid_from: Vec<Ts>,
-    pub valid_to: Vec<Option<Ts>>,
+    pub valid_to: Vec<OptTs>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -325,8 +365,8 @@ pub struct Invoices {
     pub currency: Vec<Currency>,
     pub status: Vec<InvoiceStatus>,
     pub issued_at: Vec<Ts>,
-    pub due_at: Vec<Option<Ts>>,
-    pub paid_at: Vec<Option<Ts>>,
+    pub due_at: Vec<OptTs>,
+    pub paid_at: Vec<OptTs>,
     pub total: Vec<i64>,
     pub amount_paid: Vec<i64>,
     pub amount_refunded: Vec<i64>,
@@ -479,7 +519,7 @@ impl SnapshotBuilder {
         let c = &mut self.s.customers;
         let i = c.ids.intern_near(id, &mut self.hints.customer);
         if i as usize == c.created_at.len() {
-            c.created_at.push(None);
+            c.created_at.push(OptTs::NONE);
             c.name.push(None);
         }
         i
@@ -488,9 +528,9 @@ impl SnapshotBuilder {
     pub fn customer(&mut self, r: &CustomerRecord) {
         let i = self.customer_idx(&r.id);
         let c = &mut self.s.customers;
-        if r.valid_from.is_none() || c.created_at[i as usize].is_none() {
+        if r.valid_from.is_none() || c.created_at[i as usize].get().is_none() {
             if r.created_at.is_some() {
-                c.created_at[i as usize] = r.created_at;
+                c.created_at[i as usize] = r.created_at.into();
             }
             if let Some(n) = &r.name {
                 c.name[i as usize] = Some(n.as_str().into());
@@ -528,7 +568,7 @@ impl SnapshotBuilder {
         d.duration.push(r.duration);
         d.percent_off_milli.push(r.percent_off_milli);
         d.amount_off.push(r.amount_off);
-        d.end.push(r.end);
+        d.end.push(r.end.into());
     }
 
     fn discount_idx(&mut self, id: &str) -> u32 {
@@ -539,7 +579,7 @@ impl SnapshotBuilder {
             d.duration.push(DiscountDuration::Forever);
             d.percent_off_milli.push(None);
             d.amount_off.push(None);
-            d.end.push(None);
+            d.end.push(OptTs::NONE);
         }
         i
     }
@@ -559,17 +599,17 @@ impl SnapshotBuilder {
         let s = &mut self.s.subscriptions;
         s.customer[i] = c;
         s.status[i] = Some(r.status);
-        s.created_at[i] = r.created_at;
-        s.started_at[i] = r.started_at;
-        s.trial_start[i] = r.trial_start;
-        s.trial_end[i] = r.trial_end;
+        s.created_at[i] = r.created_at.into();
+        s.started_at[i] = r.started_at.into();
+        s.trial_start[i] = r.trial_start.into();
+        s.trial_end[i] = r.trial_end.into();
         s.cancel_at_period_end[i] = r.cancel_at_period_end;
-        s.cancel_at[i] = r.cancel_at;
-        s.canceled_at[i] = r.canceled_at;
-        s.ended_at[i] = r.ended_at;
-        s.unpaid_since[i] = r.unpaid_since;
-        s.pause_start[i] = r.pause_start;
-        s.pause_end[i] = r.pause_end;
+        s.cancel_at[i] = r.cancel_at.into();
+        s.canceled_at[i] = r.canceled_at.into();
+        s.ended_at[i] = r.ended_at.into();
+        s.unpaid_since[i] = r.unpaid_since.into();
+        s.pause_start[i] = r.pause_start.into();
+        s.pause_end[i] = r.pause_end.into();
     }
 
     fn plan_idx(&mut self, id: &str) -> u32 {
@@ -591,7 +631,7 @@ impl SnapshotBuilder {
         it.plan.push(plan);
         it.quantity.push(r.quantity);
         it.valid_from.push(r.valid_from);
-        it.valid_to.push(r.valid_to);
+        it.valid_to.push(r.valid_to.into());
     }
 
     pub fn invoice(&mut self, r: InvoiceRow<'_>) {
@@ -605,8 +645,8 @@ impl SnapshotBuilder {
         inv.currency.push(r.currency);
         inv.status.push(r.status);
         inv.issued_at.push(r.issued_at);
-        inv.due_at.push(r.due_at);
-        inv.paid_at.push(r.paid_at);
+        inv.due_at.push(r.due_at.into());
+        inv.paid_at.push(r.paid_at.into());
         inv.total.push(r.total);
         inv.amount_paid.push(r.amount_paid);
         inv.amount_refunded.push(r.amount_refunded);

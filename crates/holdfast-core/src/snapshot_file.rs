@@ -26,7 +26,10 @@ impl<T: Write> W<'_, T> {
     fn u64(&mut self, v: u64) -> io::Result<()> {
         self.0.write_all(&v.to_le_bytes())
     }
-    fn opt_ts(&mut self, v: &[Option<i64>]) -> io::Result<()> {
+    fn opt_ts(&mut self, v: &[OptTs]) -> io::Result<()> {
+        self.pod(v)
+    }
+    fn opt_i64(&mut self, v: &[Option<i64>]) -> io::Result<()> {
         let x: Vec<i64> = v.iter().map(|o| o.unwrap_or(i64::MIN)).collect();
         self.pod(&x)
     }
@@ -89,7 +92,10 @@ impl<T: Read> R<'_, T> {
         self.0.read_exact(bytemuck::cast_slice_mut(&mut v))?;
         Ok(v)
     }
-    fn opt_ts(&mut self) -> io::Result<Vec<Option<i64>>> {
+    fn opt_ts(&mut self) -> io::Result<Vec<OptTs>> {
+        self.pod::<OptTs>()
+    }
+    fn opt_i64(&mut self) -> io::Result<Vec<Option<i64>>> {
         Ok(self.pod::<i64>()?.into_iter().map(|x| (x != i64::MIN).then_some(x)).collect())
     }
     fn codes<E: Copy>(&mut self, all: &[E]) -> io::Result<Vec<E>> {
@@ -169,8 +175,8 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     let d = &snap.discounts;
     w.interner(&d.ids)?;
     w.codes(&d.duration, |e| code_of(DiscountDuration::ALL, e))?;
-    w.opt_ts(&d.percent_off_milli)?;
-    w.opt_ts(&d.amount_off)?;
+    w.opt_i64(&d.percent_off_milli)?;
+    w.opt_i64(&d.amount_off)?;
     w.opt_ts(&d.end)?;
     let s = &snap.subscriptions;
     w.interner(&s.ids)?;
@@ -256,8 +262,8 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     let d = &mut s.discounts;
     d.ids = r.interner()?;
     d.duration = r.codes(DiscountDuration::ALL)?;
-    d.percent_off_milli = r.opt_ts()?;
-    d.amount_off = r.opt_ts()?;
+    d.percent_off_milli = r.opt_i64()?;
+    d.amount_off = r.opt_i64()?;
     d.end = r.opt_ts()?;
     let sb = &mut s.subscriptions;
     sb.ids = r.interner()?;

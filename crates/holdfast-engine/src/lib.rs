@@ -96,9 +96,9 @@ pub fn data_as_of(snap: &Snapshot) -> Option<Ts> {
         .issued_at
         .iter()
         .copied()
-        .chain(inv.paid_at.iter().flatten().copied())
-        .chain(subs.ended_at.iter().flatten().copied())
-        .chain(subs.canceled_at.iter().flatten().copied())
+        .chain(inv.paid_at.iter().filter_map(|t| t.get()))
+        .chain(subs.ended_at.iter().filter_map(|t| t.get()))
+        .chain(subs.canceled_at.iter().filter_map(|t| t.get()))
         .max();
     m
 }
@@ -213,9 +213,10 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
         });
     let Thread { accs, daily, mut parts, .. } = merged;
     parts.sort_unstable_by_key(|p| p.chunk);
+    // concatenate, freeing each part as it is copied (peak = ledger + one part, not twice the ledger)
     let mut ledger = Vec::with_capacity(parts.iter().map(|p| p.ledger.len()).sum());
     let mut customers = Vec::with_capacity(n);
-    for p in parts {
+    for p in parts.drain(..) {
         ledger.extend_from_slice(&p.ledger);
         customers.extend_from_slice(&p.customers);
     }

@@ -370,7 +370,7 @@ impl<'a> Ctx<'a> {
         if matches!(status, InvoiceStatus::Draft | InvoiceStatus::Void) || i.issued_at[inv] > self.as_of {
             return false;
         }
-        let paid_known = i.paid_at[inv].map(|p| p <= self.as_of).unwrap_or(status == InvoiceStatus::Paid);
+        let paid_known = i.paid_at[inv].get().map(|p| p <= self.as_of).unwrap_or(status == InvoiceStatus::Paid);
         let fully_paid = (status == InvoiceStatus::Paid && paid_known) || (i.total[inv] > 0 && i.amount_paid[inv] >= i.total[inv] && paid_known);
         match th {
             InvoiceThreshold::Issued => true,
@@ -479,7 +479,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             if a > ctx.as_of {
                 continue;
             }
-            let b = it.valid_to[iv].unwrap_or(ctx.as_of + 1);
+            let b = it.valid_to[iv].get().unwrap_or(ctx.as_of + 1);
             if b <= a {
                 continue;
             }
@@ -557,7 +557,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             if b <= a {
                 continue;
             }
-            if !sc.past_due && inv.total[i] > 0 && inv.due_at[i].map(|d| d <= ctx.as_of).unwrap_or(false) && !inv.paid_at[i].map(|p| p <= ctx.as_of).unwrap_or(false) {
+            if !sc.past_due && inv.total[i] > 0 && inv.due_at[i].get().map(|d| d <= ctx.as_of).unwrap_or(false) && !inv.paid_at[i].get().map(|p| p <= ctx.as_of).unwrap_or(false) {
                 sc.past_due = true;
             }
             let cur = inv.currency[i];
@@ -677,16 +677,16 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
     let ended_status = matches!(status, Some(SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired));
     let billing_end: Option<Ts> = match status {
         None => Some(last_b),
-        Some(_) if use_items => known(subs.ended_at[si]).or(if ended_status { Some(known(subs.canceled_at[si]).unwrap_or(last_b)) } else { None }),
-        Some(_) => known(subs.ended_at[si]).or(if ended_status { Some(known(subs.canceled_at[si]).unwrap_or(last_b)) } else { None }),
+        Some(_) if use_items => known(subs.ended_at[si].get()).or(if ended_status { Some(known(subs.canceled_at[si].get()).unwrap_or(last_b)) } else { None }),
+        Some(_) => known(subs.ended_at[si].get()).or(if ended_status { Some(known(subs.canceled_at[si].get()).unwrap_or(last_b)) } else { None }),
     };
     let end = match s.churn_recognition {
         ChurnRecognition::BillingSystem => billing_end,
         ChurnRecognition::ServicePeriodEnd => billing_end.map(|_| if use_items { billing_end.unwrap() } else { last_b }),
         ChurnRecognition::Scheduled => {
-            let requested = known(subs.canceled_at[si]);
+            let requested = known(subs.canceled_at[si].get());
             match requested {
-                Some(req) if billing_end.is_some() || subs.cancel_at_period_end[si] || subs.cancel_at[si].is_some() => Some(req),
+                Some(req) if billing_end.is_some() || subs.cancel_at_period_end[si] || subs.cancel_at[si].get().is_some() => Some(req),
                 _ => billing_end,
             }
         }
@@ -708,9 +708,9 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             if inv.total[i] <= 0 || matches!(inv.status[i], InvoiceStatus::Void | InvoiceStatus::Draft) {
                 continue;
             }
-            if let Some(due) = inv.due_at[i] {
+            if let Some(due) = inv.due_at[i].get() {
                 let cut = due + days as i64 * SECS_PER_DAY;
-                let paid = known(inv.paid_at[i]);
+                let paid = known(inv.paid_at[i].get());
                 if cut <= ctx.as_of && paid.map(|p| p > cut).unwrap_or(true) {
                     sc.dead.push((cut, paid.unwrap_or(Ts::MAX), true));
                 }
@@ -718,12 +718,12 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
         }
     }
     if s.unpaid_is_churn {
-        if let Some(u) = known(subs.unpaid_since[si]) {
+        if let Some(u) = known(subs.unpaid_since[si].get()) {
             sc.dead.push((u, Ts::MAX, true));
         }
     }
-    if let Some(ps) = known(subs.pause_start[si]) {
-        let pe = known(subs.pause_end[si]).unwrap_or(Ts::MAX);
+    if let Some(ps) = known(subs.pause_start[si].get()) {
+        let pe = known(subs.pause_end[si].get()).unwrap_or(Ts::MAX);
         match s.pause_policy {
             PausePolicy::Zero => sc.dead.push((ps, pe, false)),
             PausePolicy::Churn => sc.dead.push((ps, pe, true)),
@@ -732,7 +732,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
     }
     if use_items {
         // Trials bill nothing under subscription-state MRR.
-        if let (Some(ts), Some(te)) = (subs.trial_start[si], subs.trial_end[si]) {
+        if let (Some(ts), Some(te)) = (subs.trial_start[si].get(), subs.trial_end[si].get()) {
             sc.dead.push((ts, te, false));
         }
         if matches!(status, Some(SubscriptionStatus::Incomplete | SubscriptionStatus::IncompleteExpired | SubscriptionStatus::Trialing)) {
@@ -1131,7 +1131,7 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
         let pts = &sc.sub_points[si.lo..si.hi];
         let end_t = pts.iter().find(|p| !p.live).map(|p| p.t);
         // Scheduled cancellation known before it takes effect.
-        if let Some(req) = known(subs.canceled_at[i]) {
+        if let Some(req) = known(subs.canceled_at[i].get()) {
             let takes_effect = end_t.unwrap_or(Ts::MAX);
             if req < takes_effect {
                 let (v, live) = value_at(pts, req);
@@ -1141,8 +1141,8 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
             }
         }
         // Future start known at creation (trials only with cmrr_include_trials).
-        if let Some(created) = subs.created_at[i] {
-            let trial = subs.trial_start[i].is_some();
+        if let Some(created) = subs.created_at[i].get() {
+            let trial = subs.trial_start[i].get().is_some();
             let first_paid = pts.iter().find(|p| p.rep > 0).map(|p| (p.t, p.rep));
             if let Some((start, v)) = first_paid {
                 if created < start && (!trial || s.cmrr_include_trials) && start - created > SECS_PER_DAY {
