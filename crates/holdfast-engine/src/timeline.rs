@@ -1090,18 +1090,36 @@ fn step_movement(prev: &CustPoint, after: &CustPoint, rm: holdfast_core::Roundin
 fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
     let s = ctx.s;
     let grace = s.renewal_grace_days as i64 * SECS_PER_DAY;
-    {
-        for &(sub, due, cancelled) in sc.terms.iter() {
-            let Some(si) = sc.subs.iter().find(|x| x.sub == sub) else { continue };
-            let pts = &sc.sub_points[si.lo..si.hi];
-            let (before, _) = value_at(pts, due - 1);
+    // Terms come per subscription in due order, so the subscription's value is read by walking pointers
+    // through its points instead of searching for each term.
+    let mut k = 0;
+    while k < sc.terms.len() {
+        let sub = sc.terms[k].0;
+        let mut end = k;
+        while end < sc.terms.len() && sc.terms[end].0 == sub {
+            end += 1;
+        }
+        let Some(si) = sc.subs.iter().find(|x| x.sub == sub) else {
+            k = end;
+            continue;
+        };
+        let pts = &sc.sub_points[si.lo..si.hi];
+        let (mut pb, mut pe) = (0usize, 0usize); // points with t <= due − 1, t <= eval
+        for &(_, due, cancelled) in &sc.terms[k..end] {
+            while pb < pts.len() && pts[pb].t <= due - 1 {
+                pb += 1;
+            }
+            let before = if pb == 0 { 0 } else { pts[pb - 1].rep };
             if before <= 0 {
                 continue;
             }
             let check = due + grace;
             let complete = check <= ctx.as_of;
             let eval = check.min(ctx.as_of);
-            let (mut after, live) = if cancelled { (0, false) } else { value_at(pts, eval) };
+            while pe < pts.len() && pts[pe].t <= eval {
+                pe += 1;
+            }
+            let (mut after, live) = if cancelled || pe == 0 { (0, false) } else { (pts[pe - 1].rep, pts[pe - 1].live) };
             if !live {
                 after = 0;
             }
@@ -1119,6 +1137,7 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
             }
             sc.renewals.push(Renewal { t: due, before, after: after.max(0), renewed: after > 0, complete });
         }
+        k = end;
     }
     sc.renewals.sort_unstable_by_key(|r| r.t);
 
