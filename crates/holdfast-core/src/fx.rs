@@ -47,6 +47,8 @@ pub struct FxTable {
     /// per currency: (UTC day, rate into reporting), sorted by day. A handful of currencies: a vector
     /// scan beats hashing on the hot path.
     series: Vec<(Currency, Vec<(i32, Rate)>)>,
+    /// per currency: first day and the rate of every day from it to the last known day (O(1) lookups)
+    dense: Vec<(Currency, i32, Vec<Rate>)>,
 }
 
 impl FxTable {
@@ -98,7 +100,23 @@ impl FxTable {
         }
         let mut series: Vec<(Currency, Vec<(i32, Rate)>)> = direct.into_iter().collect();
         series.sort_by_key(|x| x.0);
-        FxTable { reporting: Some(reporting), series }
+        let dense = series
+            .iter()
+            .filter(|(_, v)| !v.is_empty() && (v[v.len() - 1].0 as i64 - v[0].0 as i64) < 100_000)
+            .map(|(c, v)| {
+                let first = v[0].0;
+                let mut days = Vec::with_capacity((v[v.len() - 1].0 - first + 1) as usize);
+                let mut k = 0;
+                for d in first..=v[v.len() - 1].0 {
+                    while k + 1 < v.len() && v[k + 1].0 <= d {
+                        k += 1;
+                    }
+                    days.push(v[k].1);
+                }
+                (*c, first, days)
+            })
+            .collect();
+        FxTable { reporting: Some(reporting), series, dense }
     }
 
     pub fn reporting(&self) -> Option<Currency> {
@@ -109,6 +127,10 @@ impl FxTable {
     pub fn rate(&self, c: Currency, day: i32) -> Option<Rate> {
         if Some(c) == self.reporting {
             return Some(Rate::ONE);
+        }
+        if let Some((_, first, days)) = self.dense.iter().find(|x| x.0 == c) {
+            let i = (day - first).clamp(0, days.len() as i32 - 1) as usize;
+            return days.get(i).copied();
         }
         let v = &self.series.iter().find(|x| x.0 == c)?.1;
         let i = v.partition_point(|p| p.0 <= day);

@@ -71,13 +71,44 @@ pub struct CustomerNow {
     pub plan: u32,
 }
 
+/// The movement ledger, in customer then time order. Kept in the chunks the parallel pass produced (no
+/// copy into one vector: at a million customers that copy is a few hundred MB and a second pass).
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    parts: Vec<Vec<Change>>,
+    len: usize,
+}
+
+impl Ledger {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Change> + '_ {
+        self.parts.iter().flat_map(|p| p.iter())
+    }
+    pub fn last(&self) -> Option<&Change> {
+        self.parts.iter().rev().find_map(|p| p.last())
+    }
+}
+
+impl<'a> IntoIterator for &'a Ledger {
+    type Item = &'a Change;
+    type IntoIter = Box<dyn Iterator<Item = &'a Change> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 /// Everything [`run`] computes.
 pub struct Run {
     pub as_of: Ts,
     pub settings_hash: String,
     pub periods: Vec<Period>,
     /// Ledger rows of all customers, by customer then time.
-    pub ledger: Vec<Change>,
+    pub ledger: Ledger,
     pub tables: Vec<KpiTable>,
     pub customers: Vec<CustomerNow>,
 }
@@ -213,12 +244,14 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
         });
     let Thread { accs, daily, mut parts, .. } = merged;
     parts.sort_unstable_by_key(|p| p.chunk);
-    // concatenate, freeing each part as it is copied (peak = ledger + one part, not twice the ledger)
-    let mut ledger = Vec::with_capacity(parts.iter().map(|p| p.ledger.len()).sum());
     let mut customers = Vec::with_capacity(n);
-    for p in parts.drain(..) {
-        ledger.extend_from_slice(&p.ledger);
+    let mut ledger = Ledger::default();
+    for p in parts {
         customers.extend_from_slice(&p.customers);
+        ledger.len += p.ledger.len();
+        if !p.ledger.is_empty() {
+            ledger.parts.push(p.ledger);
+        }
     }
     let mut tables = Vec::new();
     let per_table = if monthly_grain { 1 } else { 2 };

@@ -89,7 +89,12 @@ pub struct LineFacts {
 
 /// `MRR_ℓ = round((A − D − T) × F × G)` in the line currency, exactly, rounding once.
 pub fn line_mrr(f: &LineFacts, discount: i64, s: &Settings) -> i64 {
-    let net = (f.amount - discount - f.tax_inclusive) as i128;
+    let net64 = f.amount - discount - f.tax_inclusive;
+    // fast path: a whole monthly period (the bulk of lines) needs no division
+    if !f.prorated && matches!(f.interval, Some((Interval::Month, 1))) {
+        return net64;
+    }
+    let net = net64 as i128;
     let len = (f.b - f.a).max(1) as i128;
     let (fnum, fden) = match f.interval {
         Some((iv, n)) => monthly_factor(iv, n, s.interval_normalisation),
