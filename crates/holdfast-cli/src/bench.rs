@@ -37,6 +37,13 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+fn current_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 fn reset_peak() {
     // Linux: writing 5 to clear_refs resets the peak RSS counter (VmHWM).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -154,6 +161,7 @@ pub fn bench(a: &BenchArgs) -> Result<(), Failure> {
     } else {
         snap
     };
+    println!("memory   RSS with the snapshot loaded {:.0} MiB", current_rss_mib().unwrap_or(f64::NAN));
     let settings = Settings::default();
     let spec = RunSpec { segment_by: vec![SegmentBy::parse(&a.segment_by)], ..RunSpec::default() };
     let mut times = Vec::new();

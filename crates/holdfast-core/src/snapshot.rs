@@ -368,13 +368,34 @@ pub struct Invoices {
     pub due_at: Vec<OptTs>,
     pub paid_at: Vec<OptTs>,
     pub total: Vec<i64>,
-    pub amount_paid: Vec<i64>,
-    pub amount_refunded: Vec<i64>,
+    /// `INVOICE_*` flags.
+    pub flags: Vec<u8>,
+    /// Sparse `(invoice, amount_paid, amount_refunded)` for invoices whose payment differs from the usual
+    /// (paid in full when `paid`, nothing otherwise, no refund); read through the accessors.
+    pub payments: Vec<(u32, i64, i64)>,
 }
+
+/// The invoice has an entry in `Invoices::payments`.
+pub const INVOICE_PAYMENT_EXCEPTION: u8 = 1;
 
 impl Invoices {
     pub fn len(&self) -> usize {
         self.customer.len()
+    }
+    #[inline]
+    fn payment(&self, i: usize) -> (i64, i64) {
+        if self.flags[i] & INVOICE_PAYMENT_EXCEPTION != 0 {
+            if let Ok(k) = self.payments.binary_search_by_key(&(i as u32), |p| p.0) {
+                return (self.payments[k].1, self.payments[k].2);
+            }
+        }
+        (if self.status[i] == InvoiceStatus::Paid { self.total[i] } else { 0 }, 0)
+    }
+    pub fn amount_paid(&self, i: usize) -> i64 {
+        self.payment(i).0
+    }
+    pub fn amount_refunded(&self, i: usize) -> i64 {
+        self.payment(i).1
     }
     pub fn is_empty(&self) -> bool {
         self.customer.is_empty()
@@ -387,6 +408,8 @@ pub const LINE_PRORATED: u8 = 2;
 pub const LINE_HAS_PERIOD: u8 = 4;
 /// The line has entries in `Lines::discounts`.
 pub const LINE_DISCOUNTED: u8 = 8;
+/// The line has an entry in `Lines::taxes`.
+pub const LINE_TAXED: u8 = 16;
 
 /// Invoice lines, one column per field. Lines carry no string id: the engine identifies them by index.
 /// Instants of lines without a service period are 0 and the flag `LINE_HAS_PERIOD` is unset.
@@ -401,7 +424,8 @@ pub struct Lines {
     pub period_start: Vec<Ts>,
     pub period_end: Vec<Ts>,
     pub amount: Vec<i64>,
-    pub tax_inclusive: Vec<i64>,
+    /// Sparse `(line, inclusive tax)`, in line order; read through [`Lines::tax_inclusive`].
+    pub taxes: Vec<(u32, i64)>,
     pub quantity: Vec<i64>,
     /// Sparse: `(line, discount, amount)`, in line order.
     pub discounts: Vec<(u32, u32, i64)>,
@@ -410,6 +434,14 @@ pub struct Lines {
 impl Lines {
     pub fn len(&self) -> usize {
         self.invoice.len()
+    }
+    /// Inclusive tax contained in the line's amount.
+    #[inline]
+    pub fn tax_inclusive(&self, i: usize) -> i64 {
+        if self.flags[i] & LINE_TAXED == 0 {
+            return 0;
+        }
+        self.taxes.binary_search_by_key(&(i as u32), |t| t.0).map(|k| self.taxes[k].1).unwrap_or(0)
     }
     pub fn is_empty(&self) -> bool {
         self.invoice.is_empty()
@@ -499,8 +531,7 @@ impl SnapshotBuilder {
         inv.due_at.reserve(invoices);
         inv.paid_at.reserve(invoices);
         inv.total.reserve(invoices);
-        inv.amount_paid.reserve(invoices);
-        inv.amount_refunded.reserve(invoices);
+        inv.flags.reserve(invoices);
         let l = &mut b.s.lines;
         l.invoice.reserve(lines);
         l.subscription.reserve(lines);
@@ -510,7 +541,6 @@ impl SnapshotBuilder {
         l.period_start.reserve(lines);
         l.period_end.reserve(lines);
         l.amount.reserve(lines);
-        l.tax_inclusive.reserve(lines);
         l.quantity.reserve(lines);
         b
     }
@@ -648,8 +678,13 @@ impl SnapshotBuilder {
         inv.due_at.push(r.due_at.into());
         inv.paid_at.push(r.paid_at.into());
         inv.total.push(r.total);
-        inv.amount_paid.push(r.amount_paid);
-        inv.amount_refunded.push(r.amount_refunded);
+        let usual = (if r.status == InvoiceStatus::Paid { r.total } else { 0 }, 0);
+        if (r.amount_paid, r.amount_refunded) != usual {
+            inv.payments.push((i as u32, r.amount_paid, r.amount_refunded));
+            inv.flags.push(INVOICE_PAYMENT_EXCEPTION);
+        } else {
+            inv.flags.push(0);
+        }
     }
 
     pub fn invoice_record(&mut self, r: &InvoiceRecord) {
@@ -718,6 +753,10 @@ impl SnapshotBuilder {
         };
         let l = &mut self.s.lines;
         let idx = l.invoice.len() as u32;
+        if r.tax_inclusive != 0 {
+            l.taxes.push((idx, r.tax_inclusive));
+            flags |= LINE_TAXED;
+        }
         l.invoice.push(inv);
         l.subscription.push(sub);
         l.item.push(item);
@@ -726,7 +765,6 @@ impl SnapshotBuilder {
         l.period_start.push(a);
         l.period_end.push(b);
         l.amount.push(r.amount);
-        l.tax_inclusive.push(r.tax_inclusive);
         l.quantity.push(r.quantity);
         for (d, amt) in discounts {
             let di = self.discount_idx(d);

@@ -8,7 +8,7 @@ use crate::records::*;
 use crate::snapshot::*;
 use std::io::{self, Read, Write};
 
-const MAGIC: &[u8; 8] = b"HFSNAP01";
+const MAGIC: &[u8; 8] = b"HFSNAP02";
 /// Written natively; a machine of the other endianness sees a different number and rejects the file.
 const ENDIAN: u64 = 0x0102_0304_0506_0708;
 
@@ -204,8 +204,9 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     w.opt_ts(&inv.due_at)?;
     w.opt_ts(&inv.paid_at)?;
     w.pod(&inv.total)?;
-    w.pod(&inv.amount_paid)?;
-    w.pod(&inv.amount_refunded)?;
+    w.pod(&inv.flags)?;
+    let pay: Vec<[i64; 3]> = inv.payments.iter().map(|&(i, p, r)| [i as i64, p, r]).collect();
+    w.pod(&pay)?;
     let l = &snap.lines;
     w.pod(&l.invoice)?;
     w.pod(&l.subscription)?;
@@ -215,7 +216,8 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     w.pod(&l.period_start)?;
     w.pod(&l.period_end)?;
     w.pod(&l.amount)?;
-    w.pod(&l.tax_inclusive)?;
+    let tax: Vec<[i64; 2]> = l.taxes.iter().map(|&(i, t)| [i as i64, t]).collect();
+    w.pod(&tax)?;
     w.pod(&l.quantity)?;
     let disc: Vec<[i64; 3]> = l.discounts.iter().map(|&(a, b, c)| [a as i64, b as i64, c]).collect();
     w.pod(&disc)?;
@@ -291,8 +293,8 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     inv.due_at = r.opt_ts()?;
     inv.paid_at = r.opt_ts()?;
     inv.total = r.pod()?;
-    inv.amount_paid = r.pod()?;
-    inv.amount_refunded = r.pod()?;
+    inv.flags = r.pod()?;
+    inv.payments = r.pod::<[i64; 3]>()?.into_iter().map(|x| (x[0] as u32, x[1], x[2])).collect();
     let l = &mut s.lines;
     l.invoice = r.pod()?;
     l.subscription = r.pod()?;
@@ -302,7 +304,7 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     l.period_start = r.pod()?;
     l.period_end = r.pod()?;
     l.amount = r.pod()?;
-    l.tax_inclusive = r.pod()?;
+    l.taxes = r.pod::<[i64; 2]>()?.into_iter().map(|x| (x[0] as u32, x[1])).collect();
     l.quantity = r.pod()?;
     l.discounts = r.pod::<[i64; 3]>()?.into_iter().map(|x| (x[0] as u32, x[1] as u32, x[2])).collect();
     let fx = r.pod::<[i64; 2]>()?;
@@ -341,9 +343,13 @@ fn validate(s: &Snapshot) -> io::Result<()> {
         && ok_ref(&it.subscription, sb.ids.len())
         && ok_ref(&it.plan, p.ids.len())
         && ok_ref(&it.item, s.item_keys.len())
-        && same(&[inv.customer.len(), inv.currency.len(), inv.status.len(), inv.issued_at.len(), inv.due_at.len(), inv.paid_at.len(), inv.total.len(), inv.amount_paid.len(), inv.amount_refunded.len()])
+        && same(&[inv.customer.len(), inv.currency.len(), inv.status.len(), inv.issued_at.len(), inv.due_at.len(), inv.paid_at.len(), inv.total.len(), inv.flags.len()])
+        && inv.payments.iter().all(|p| (p.0 as usize) < inv.customer.len())
+        && inv.payments.windows(2).all(|w| w[0].0 < w[1].0)
+        && l.taxes.windows(2).all(|w| w[0].0 < w[1].0)
+        && l.taxes.iter().all(|t| (t.0 as usize) < l.invoice.len())
         && ok_ref(&inv.customer, nc)
-        && same(&[l.invoice.len(), l.subscription.len(), l.item.len(), l.plan.len(), l.flags.len(), l.period_start.len(), l.period_end.len(), l.amount.len(), l.tax_inclusive.len(), l.quantity.len()])
+        && same(&[l.invoice.len(), l.subscription.len(), l.item.len(), l.plan.len(), l.flags.len(), l.period_start.len(), l.period_end.len(), l.amount.len(), l.quantity.len()])
         && l.invoice.iter().all(|&x| (x as usize) < inv.customer.len())
         && ok_ref(&l.subscription, sb.ids.len())
         && ok_ref(&l.plan, p.ids.len())

@@ -220,6 +220,7 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
                     kpis::accumulate(agg, snap, settings, as_of, c as u32, &th.sc, &mut th.accs[k], th.daily[k].as_mut());
                 }
             }
+            part.ledger.shrink_to_fit(); // growth by doubling would otherwise leave up to half unused
             th.parts.push(part);
             th
         })

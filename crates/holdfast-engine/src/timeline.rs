@@ -371,11 +371,11 @@ impl<'a> Ctx<'a> {
             return false;
         }
         let paid_known = i.paid_at[inv].get().map(|p| p <= self.as_of).unwrap_or(status == InvoiceStatus::Paid);
-        let fully_paid = (status == InvoiceStatus::Paid && paid_known) || (i.total[inv] > 0 && i.amount_paid[inv] >= i.total[inv] && paid_known);
+        let fully_paid = (status == InvoiceStatus::Paid && paid_known) || (i.total[inv] > 0 && i.amount_paid(inv) >= i.total[inv] && paid_known);
         match th {
             InvoiceThreshold::Issued => true,
             InvoiceThreshold::Paid => fully_paid || i.total[inv] <= 0 && status == InvoiceStatus::Paid,
-            InvoiceThreshold::PartiallyPaid => fully_paid || i.amount_paid[inv] > 0 || (i.total[inv] <= 0 && status == InvoiceStatus::Paid),
+            InvoiceThreshold::PartiallyPaid => fully_paid || i.amount_paid(inv) > 0 || (i.total[inv] <= 0 && status == InvoiceStatus::Paid),
         }
     }
 }
@@ -530,7 +530,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             if status_i == InvoiceStatus::Uncollectible && s.uncollectible_policy == UncollectiblePolicy::Exclude {
                 continue;
             }
-            let refunded = inv.amount_refunded[i];
+            let refunded = if s.refund_policy == RefundPolicy::Ignore { 0 } else { inv.amount_refunded(i) };
             if s.refund_policy == RefundPolicy::ExcludeFullyRefunded && inv.total[i] > 0 && refunded >= inv.total[i] {
                 continue;
             }
@@ -563,7 +563,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             let cur = inv.currency[i];
             currency = Some(cur);
             let disc = if lines.flags[l] & LINE_DISCOUNTED != 0 { ctx.line_discounts(l) } else { LineDiscounts::default() };
-            let facts = LineFacts { amount, tax_inclusive: lines.tax_inclusive[l], a, b, prorated, interval };
+            let facts = LineFacts { amount, tax_inclusive: lines.tax_inclusive(l), a, b, prorated, interval };
             let native = line_mrr(&facts, disc.applied(s.discount_policy), s);
             // CMRR: discounts that will run out (once, repeating) do not commit future revenue.
             let temporary = disc.applied(s.discount_policy) - disc.applied(DiscountPolicy::ForeverOnly).min(disc.applied(s.discount_policy));

@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use holdfast_core::fx::Rate;
 use holdfast_core::records::*;
-use holdfast_core::snapshot::{Snapshot, LINE_DISCOUNTED, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
+use holdfast_core::snapshot::{LINE_TAXED, Snapshot, LINE_DISCOUNTED, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
 use holdfast_core::Currency;
 use holdfast_store::{import_records, PutOutcome, SqliteStore, Store};
 
@@ -99,17 +99,17 @@ fn snapshot_columns() {
     let inv = &s.invoices;
     assert_eq!(inv.len(), 4);
     let i3 = inv.ids.get("in_3").unwrap() as usize;
-    assert_eq!((inv.currency[i3], inv.status[i3], inv.total[i3], inv.amount_refunded[i3]), (cur("JPY"), InvoiceStatus::Uncollectible, 11_758, 14));
+    assert_eq!((inv.currency[i3], inv.status[i3], inv.total[i3], inv.amount_refunded(i3)), (cur("JPY"), InvoiceStatus::Uncollectible, 11_758, 14));
     assert_eq!(inv.customer[inv.ids.get("in_4").unwrap() as usize], c.ids.get("cus_ghost").unwrap());
 
     // Lines in id order: flags, periods, money, discounts.
     let l = &s.lines;
     assert_eq!(l.len(), 5);
-    assert_eq!(l.flags[0], LINE_RECURRING | LINE_HAS_PERIOD | LINE_DISCOUNTED);
+    assert_eq!(l.flags[0], LINE_RECURRING | LINE_HAS_PERIOD | LINE_DISCOUNTED | LINE_TAXED);
     assert_eq!(l.flags[1], 0);
-    assert_eq!(l.flags[2], LINE_RECURRING | LINE_HAS_PERIOD | LINE_PRORATED | LINE_DISCOUNTED);
+    assert_eq!(l.flags[2], LINE_RECURRING | LINE_HAS_PERIOD | LINE_PRORATED | LINE_DISCOUNTED | LINE_TAXED);
     assert_eq!(l.flags[4], LINE_RECURRING, "a line with only a period start has no period");
-    assert_eq!((l.amount[2], l.tax_inclusive[2], l.quantity[2]), (-4_100, -650, 2));
+    assert_eq!((l.amount[2], l.tax_inclusive(2), l.quantity[2]), (-4_100, -650, 2));
     assert_eq!((l.period_start[0], l.period_end[0]), (ts("2024-02-05T10:00:00Z"), ts("2024-03-05T10:00:00Z")));
     let unlisted = d.ids.get("co_unlisted").unwrap();
     assert_eq!(l.discounts, [(0, launch as u32, 2_940), (0, odd as u32, 500), (2, unlisted, -10)]);

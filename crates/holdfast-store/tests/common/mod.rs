@@ -375,14 +375,14 @@ pub fn dump(s: &Snapshot) -> String {
     writeln!(
         o,
         "invoices {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-        inv.customer, inv.currency, inv.status, inv.issued_at, inv.due_at, inv.paid_at, inv.total, inv.amount_paid, inv.amount_refunded
+        inv.customer, inv.currency, inv.status, inv.issued_at, inv.due_at, inv.paid_at, inv.total, inv.flags, inv.payments
     )
     .unwrap();
     let l = &s.lines;
     writeln!(
         o,
         "lines {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-        l.invoice, l.subscription, l.item, l.plan, l.flags, l.period_start, l.period_end, l.amount, l.tax_inclusive, l.quantity, l.discounts
+        l.invoice, l.subscription, l.item, l.plan, l.flags, l.period_start, l.period_end, l.amount, l.taxes, l.quantity, l.discounts
     )
     .unwrap();
     writeln!(o, "fx {:?}", s.fx_rates).unwrap();
