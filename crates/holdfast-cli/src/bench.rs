@@ -149,7 +149,7 @@ pub fn bench(a: &BenchArgs) -> Result<(), Failure> {
         snap.invoices.len(),
         snap.lines.len(),
         load.as_secs_f64(),
-        if from_tables { "from the SQLite tables, then cached" } else { "from the snapshot cache" }
+        if from_tables { "no cache yet: read from the SQLite tables, then cached" } else { "cache present; a stale cache is re-read from the tables" }
     );
     let snap = if from_tables {
         drop(snap);

@@ -80,17 +80,27 @@ pub struct ImportArgs {
     pub path: PathBuf,
 }
 
+/// Size and seed of a simulated company.
+#[derive(Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Number of customers.
+    #[arg(long, default_value_t = 2_000)]
+    pub customers: usize,
+    /// Months of history.
+    #[arg(long, default_value_t = 24)]
+    pub months: u32,
+    /// Random seed: the same seed and size give the same company.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
     /// Output directory (created if missing).
     #[arg(long, default_value = "generated")]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 2_000)]
-    pub customers: usize,
-    #[arg(long, default_value_t = 24)]
-    pub months: u32,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sim: SimArgs,
     /// csv or jsonl
     #[arg(long, default_value = "csv")]
     pub file_format: String,
@@ -98,12 +108,8 @@ pub struct GenerateArgs {
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    #[arg(long, default_value_t = 2_000)]
-    pub customers: usize,
-    #[arg(long, default_value_t = 24)]
-    pub months: u32,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sim: SimArgs,
     /// Directory for the generated files, the store and the reports.
     #[arg(long, default_value = "out/demo")]
     pub out: PathBuf,
@@ -161,24 +167,29 @@ fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
     p.as_of.as_deref().map(parse_instant).transpose().map_err(|e| Failure::new(2, format!("--as-of: {e}")))
 }
 
-/// Parses `--period` into labels of `grain` among the run's periods.
-fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
-    let all: Vec<String> = run.periods.iter().map(|p| p.label.clone()).collect();
-    let Some(spec) = period else { return Ok(all) };
+/// Parses `--period` (`LABEL` or `FROM..TO`, labels of the calendar's grain) into `[start, end)`.
+fn period_range(cal: &Calendar, spec: &str) -> Result<(i64, i64), Failure> {
     let (from, to) = spec.split_once("..").unwrap_or((spec, spec));
     let f = cal.parse_label(from).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
     let t = cal.parse_label(to).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-    Ok(run.periods.iter().filter(|p| p.start >= f.start && p.start <= t.start).map(|p| p.label.clone()).collect())
+    Ok((f.start, t.end))
+}
+
+/// The labels of the run's periods selected by `--period`.
+fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
+    let (from, to) = match period {
+        Some(spec) => period_range(cal, spec)?,
+        None => (i64::MIN, i64::MAX),
+    };
+    Ok(run.periods.iter().filter(|p| p.start >= from && p.start < to).map(|p| p.label.clone()).collect())
 }
 
 fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
     let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
     let (from, to) = match period {
         Some(spec) => {
-            let (f, t) = spec.split_once("..").unwrap_or((spec, spec));
-            let f = cal.parse_label(f).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-            let t = cal.parse_label(t).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-            (Some(f.start), Some(t.end - 1))
+            let (f, t) = period_range(&cal, spec)?;
+            (Some(f), Some(t - 1))
         }
         None => (None, None),
     };
@@ -222,13 +233,7 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
         .map(|c| snap.customers.ids.get(c).ok_or_else(|| Failure::new(66, format!("no customer {c:?} in the store"))))
         .collect::<Result<_, _>>()?;
     let window = match &a.period {
-        Some(p) => {
-            let cal = Calendar::new(holdfast_core::Grain::Month, &s.timezone).map_err(Failure::config)?;
-            let (f, t) = p.split_once("..").unwrap_or((p, p));
-            let f = cal.parse_label(f).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-            let t = cal.parse_label(t).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-            Some((f.start, t.end))
-        }
+        Some(p) => Some(period_range(&Calendar::new(holdfast_core::Grain::Month, &s.timezone).map_err(Failure::config)?, p)?),
         None => None,
     };
     let rows: Vec<LedgerRow> = run
@@ -404,9 +409,9 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
         other => return Err(Failure::new(2, format!("--file-format {other:?}: expected csv or jsonl"))),
     };
     std::fs::create_dir_all(&a.out).map_err(Failure::io)?;
-    let cfg = holdfast_sim::SimConfig::new(a.seed, a.customers, a.months);
+    let cfg = holdfast_sim::SimConfig::new(a.sim.seed, a.sim.customers, a.sim.months);
     let mut w = holdfast_ingest::DatasetWriter::create(&a.out, format).map_err(Failure::io)?;
-    let pb = ProgressBar::new(a.customers as u64);
+    let pb = ProgressBar::new(a.sim.customers as u64);
     pb.set_style(ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut err = None;
     let mut n = 0u64;
@@ -430,7 +435,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
         return Err(Failure::io(e));
     }
     w.finish().map_err(Failure::io)?;
-    eprintln!("wrote {} customers × {} months to {}", a.customers, a.months, a.out.display());
+    eprintln!("wrote {} customers × {} months to {}", a.sim.customers, a.sim.months, a.out.display());
     Ok(())
 }
 
@@ -447,7 +452,7 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
             std::fs::remove_file(&p).map_err(Failure::io)?;
         }
     }
-    generate(&GenerateArgs { out: data.clone(), customers: a.customers, months: a.months, seed: a.seed, file_format: "csv".into() })?;
+    generate(&GenerateArgs { out: data.clone(), sim: a.sim.clone(), file_format: "csv".into() })?;
     let mut c2 = cfg.clone();
     c2.db = db.clone();
     import(&c2, &ImportArgs { path: data.clone() })?;

@@ -494,6 +494,79 @@ pub struct InvoiceRow<'a> {
     pub amount_refunded: i64,
 }
 
+impl<'a> From<&'a InvoiceRecord> for InvoiceRow<'a> {
+    fn from(r: &'a InvoiceRecord) -> Self {
+        InvoiceRow {
+            id: &r.id,
+            customer_id: &r.customer_id,
+            currency: r.currency,
+            status: r.status,
+            issued_at: r.issued_at,
+            due_at: r.due_at,
+            paid_at: r.paid_at,
+            total: r.total,
+            amount_paid: r.amount_paid,
+            amount_refunded: r.amount_refunded,
+        }
+    }
+}
+
+impl InvoiceRow<'_> {
+    pub fn to_record(&self) -> InvoiceRecord {
+        InvoiceRecord {
+            id: self.id.into(),
+            customer_id: self.customer_id.into(),
+            currency: self.currency,
+            status: self.status,
+            issued_at: self.issued_at,
+            due_at: self.due_at,
+            paid_at: self.paid_at,
+            total: self.total,
+            amount_paid: self.amount_paid,
+            amount_refunded: self.amount_refunded,
+        }
+    }
+}
+
+impl<'a> From<&'a InvoiceLineRecord> for LineRow<'a> {
+    fn from(r: &'a InvoiceLineRecord) -> Self {
+        LineRow {
+            invoice_id: &r.invoice_id,
+            subscription_id: r.subscription_id.as_deref(),
+            item_id: r.item_id.as_deref(),
+            plan_id: r.plan_id.as_deref(),
+            price_type: r.price_type,
+            period_start: r.period_start,
+            period_end: r.period_end,
+            amount: r.amount,
+            tax_inclusive: r.tax_inclusive,
+            quantity: r.quantity,
+            prorated: r.prorated,
+        }
+    }
+}
+
+impl LineRow<'_> {
+    /// The record of this row, given its id and discounts.
+    pub fn to_record(&self, id: &str, discounts: Vec<LineDiscount>) -> InvoiceLineRecord {
+        InvoiceLineRecord {
+            id: id.into(),
+            invoice_id: self.invoice_id.into(),
+            subscription_id: self.subscription_id.map(Into::into),
+            item_id: self.item_id.map(Into::into),
+            plan_id: self.plan_id.map(Into::into),
+            price_type: self.price_type,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            amount: self.amount,
+            discounts,
+            tax_inclusive: self.tax_inclusive,
+            quantity: self.quantity,
+            prorated: self.prorated,
+        }
+    }
+}
+
 /// Builds a [`Snapshot`] from rows. References to unknown ids create the referenced entity implicitly
 /// (a customer known only from invoices still counts), so the engine never sees a dangling id.
 #[derive(Default)]
@@ -688,18 +761,7 @@ impl SnapshotBuilder {
     }
 
     pub fn invoice_record(&mut self, r: &InvoiceRecord) {
-        self.invoice(InvoiceRow {
-            id: &r.id,
-            customer_id: &r.customer_id,
-            currency: r.currency,
-            status: r.status,
-            issued_at: r.issued_at,
-            due_at: r.due_at,
-            paid_at: r.paid_at,
-            total: r.total,
-            amount_paid: r.amount_paid,
-            amount_refunded: r.amount_refunded,
-        });
+        self.invoice(r.into());
     }
 
     /// Adds a line; returns `Err` naming the invoice if it is unknown (lines must follow their invoices).
@@ -775,22 +837,7 @@ impl SnapshotBuilder {
     }
 
     pub fn line_record(&mut self, r: &InvoiceLineRecord) -> Result<u32, String> {
-        self.line(
-            LineRow {
-                invoice_id: &r.invoice_id,
-                subscription_id: r.subscription_id.as_deref(),
-                item_id: r.item_id.as_deref(),
-                plan_id: r.plan_id.as_deref(),
-                price_type: r.price_type,
-                period_start: r.period_start,
-                period_end: r.period_end,
-                amount: r.amount,
-                tax_inclusive: r.tax_inclusive,
-                quantity: r.quantity,
-                prorated: r.prorated,
-            },
-            r.discounts.iter().map(|d| (d.discount_id.as_str(), d.amount)),
-        )
+        self.line(r.into(), r.discounts.iter().map(|d| (d.discount_id.as_str(), d.amount)))
     }
 
     pub fn fx_rate(&mut self, day: i32, base: Currency, quote: Currency, rate: Rate) {

@@ -398,18 +398,7 @@ impl Sink for Dataset {
         self.subscription_items.push(r.clone())
     }
     fn invoice(&mut self, r: InvoiceRow<'_>) {
-        self.invoices.push(InvoiceRecord {
-            id: r.id.into(),
-            customer_id: r.customer_id.into(),
-            currency: r.currency,
-            status: r.status,
-            issued_at: r.issued_at,
-            due_at: r.due_at,
-            paid_at: r.paid_at,
-            total: r.total,
-            amount_paid: r.amount_paid,
-            amount_refunded: r.amount_refunded,
-        })
+        self.invoices.push(r.to_record())
     }
     fn line<'a>(
         &mut self,
@@ -417,21 +406,8 @@ impl Sink for Dataset {
         r: LineRow<'a>,
         discounts: impl Iterator<Item = (&'a str, i64)>,
     ) -> Result<(), StoreError> {
-        self.invoice_lines.push(InvoiceLineRecord {
-            id: id.ok_or_else(|| StoreError::Corrupt("invoice_lines: id not read".into()))?.into(),
-            invoice_id: r.invoice_id.into(),
-            subscription_id: r.subscription_id.map(Into::into),
-            item_id: r.item_id.map(Into::into),
-            plan_id: r.plan_id.map(Into::into),
-            price_type: r.price_type,
-            period_start: r.period_start,
-            period_end: r.period_end,
-            amount: r.amount,
-            discounts: discounts.map(|(d, amount)| LineDiscount { discount_id: d.into(), amount }).collect(),
-            tax_inclusive: r.tax_inclusive,
-            quantity: r.quantity,
-            prorated: r.prorated,
-        });
+        let id = id.ok_or_else(|| StoreError::Corrupt("invoice_lines: id not read".into()))?;
+        self.invoice_lines.push(r.to_record(id, discounts.map(|(d, amount)| LineDiscount { discount_id: d.into(), amount }).collect()));
         Ok(())
     }
     fn fx_rate(&mut self, r: FxRateRecord) {
