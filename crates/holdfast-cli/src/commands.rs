@@ -54,6 +54,9 @@ pub struct MovementsArgs {
     /// Include FX-only rows (no movement, only FX impact).
     #[arg(long)]
     pub include_fx: bool,
+    /// Show the subscriptions behind each row, their native amounts and why they changed (with --customer).
+    #[arg(long, requires = "customer")]
+    pub explain: bool,
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     pub format: OutFormat,
     #[command(flatten)]
@@ -236,6 +239,17 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
         Some(p) => Some(period_range(&Calendar::new(holdfast_core::Grain::Month, &s.timezone).map_err(Failure::config)?, p)?),
         None => None,
     };
+    if a.explain {
+        let rows = holdfast_engine::explain(&snap, &s, as_of(&a.policy)?, &customers).map_err(Failure::config)?;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|x| if kinds.is_empty() { a.include_fx || x.change.kind != Kind::FxOnly } else { kinds.contains(&x.change.kind) })
+            .filter(|x| window.map(|(f, t)| x.change.t >= f && x.change.t < t).unwrap_or(true))
+            .collect();
+        let text = render::explained(&rows, &snap, s.reporting_currency, a.format);
+        print!("{text}");
+        return Ok(());
+    }
     let rows: Vec<LedgerRow> = run
         .ledger
         .iter()

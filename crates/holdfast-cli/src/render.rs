@@ -360,3 +360,80 @@ figure{{margin:1.5rem 0}}figcaption{{font-weight:600}}svg{{width:100%;max-width:
         chart2 = svg_movements(&moves, "MRR movements"),
     )
 }
+
+/// Ledger rows with their subscriptions and causes (`holdfast movements --explain`).
+pub fn explained(rows: &[holdfast_engine::timeline::ExplainedChange], snap: &holdfast_core::snapshot::Snapshot, cur: Currency, format: crate::commands::OutFormat) -> String {
+    use crate::commands::OutFormat;
+    let detail = |r: &holdfast_engine::timeline::ExplainedChange| -> String {
+        r.subscriptions
+            .iter()
+            .map(|x| format!("{} {} {}→{} ({})", x.subscription, x.currency, x.currency.format_minor(x.native_before), x.currency.format_minor(x.native_after), x.cause.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let native = |r: &holdfast_engine::timeline::ExplainedChange| match (r.amount_native, r.currency) {
+        (Some(v), Some(c)) => format!("{} {c}", c.format_minor(v)),
+        _ => String::new(),
+    };
+    match format {
+        OutFormat::Json => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "customer_id": snap.customers.ids.name(r.change.customer),
+                        "effective_at": format_instant(r.change.t),
+                        "type": r.change.kind.as_str(),
+                        "amount": r.change.amount,
+                        "fx_impact": r.change.fx,
+                        "mrr_after": r.change.mrr,
+                        "currency": cur.code(),
+                        "amount_native": r.amount_native,
+                        "native_currency": r.currency.map(|c| c.to_string()),
+                        "grouped_count": r.change.grouped,
+                        "returning": r.change.returning(),
+                        "subscriptions": r.subscriptions,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+        OutFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record(["customer_id", "effective_at", "type", "amount", "fx_impact", "mrr_after", "currency", "amount_native", "subscriptions"]);
+            for r in rows {
+                let c = &r.change;
+                let _ = w.write_record([
+                    snap.customers.ids.name(c.customer).to_string(),
+                    format_instant(c.t),
+                    c.kind.as_str().to_string(),
+                    cur.format_minor(c.amount),
+                    cur.format_minor(c.fx),
+                    cur.format_minor(c.mrr),
+                    cur.to_string(),
+                    native(r),
+                    detail(r),
+                ]);
+            }
+            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        }
+        OutFormat::Table => {
+            let mut t = table();
+            t.set_header(["Customer", "Effective at", "Type", "Amount", "FX", "MRR after", "Native", "Subscriptions (cause)"]);
+            for r in rows {
+                let c = &r.change;
+                t.add_row([
+                    snap.customers.ids.name(c.customer).to_string(),
+                    format_instant(c.t),
+                    c.kind.as_str().to_string(),
+                    group_thousands(&cur.format_minor(c.amount)),
+                    group_thousands(&cur.format_minor(c.fx)),
+                    group_thousands(&cur.format_minor(c.mrr)),
+                    native(r),
+                    detail(r),
+                ]);
+            }
+            format!("{t}\n{} rows\n", rows.len())
+        }
+    }
+}

@@ -134,6 +134,14 @@ pub fn data_as_of(snap: &Snapshot) -> Option<Ts> {
     m
 }
 
+/// The ledger rows of some customers with the subscriptions and causes behind them (spec §2.6 ledger
+/// detail), in the order the customers are given.
+pub fn explain(snap: &Snapshot, settings: &Settings, as_of: Option<Ts>, customers: &[u32]) -> Result<Vec<timeline::ExplainedChange>, EngineError> {
+    let as_of = as_of.or_else(|| data_as_of(snap)).unwrap_or(0);
+    let ctx = Ctx::new(snap, settings, as_of).map_err(EngineError::Config)?;
+    Ok(customers.iter().flat_map(|&c| timeline::explain_customer(&ctx, c)).collect())
+}
+
 fn data_start(snap: &Snapshot) -> Option<Ts> {
     let l = &snap.lines;
     (0..l.len()).filter(|&i| l.flags[i] & holdfast_core::snapshot::LINE_HAS_PERIOD != 0).map(|i| l.period_start[i]).min()

@@ -194,7 +194,8 @@ pub struct Scratch {
     sub_points: Vec<SubPoint>,
     subs: Vec<SubInfo>,
     times: Vec<Ts>,
-    dead: Vec<(Ts, Ts, bool)>,
+    /// (from, to, cause, dead): dead = not live and 0; else live at 0
+    dead: Vec<(Ts, Ts, Cause, bool)>,
     active_lines: Vec<usize>,
     cust: Vec<CustPoint>,
     invoices_seen: Vec<u32>,
@@ -245,6 +246,38 @@ struct SubPoint {
     interval: Option<Interval>,
     live: bool,
     negative: bool,
+    cause: Cause,
+}
+
+/// Why a subscription's MRR is what it is from a point on (the `cause` of ledger rows, spec §2.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Its invoice lines (a new service period, price, quantity or discount).
+    Lines,
+    /// The subscription ended (per `churn_recognition`).
+    Ended,
+    /// Past due longer than `delinquency_churn_days` (`auto-churned-delinquent`).
+    Delinquent,
+    /// Dunning ended `unpaid` (`unpaid_is_churn`).
+    Unpaid,
+    /// Paused (per `pause_policy`).
+    Paused,
+    /// Trial or not yet paying under subscription-state MRR.
+    NotPaying,
+}
+
+impl Cause {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Cause::Lines => "lines",
+            Cause::Ended => "ended",
+            Cause::Delinquent => "delinquent",
+            Cause::Unpaid => "unpaid",
+            Cause::Paused => "paused",
+            Cause::NotPaying => "not_paying",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -663,6 +696,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             interval,
             live: true,
             negative,
+            cause: Cause::Lines,
         };
         match sc.raw.last() {
             Some(q) if (q.native, q.rep, q.seats, q.plan, q.interval, q.negative) == (p.native, p.rep, p.seats, p.plan, p.interval, p.negative) => {}
@@ -712,31 +746,31 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
                 let cut = due + days as i64 * SECS_PER_DAY;
                 let paid = known(inv.paid_at[i].get());
                 if cut <= ctx.as_of && paid.map(|p| p > cut).unwrap_or(true) {
-                    sc.dead.push((cut, paid.unwrap_or(Ts::MAX), true));
+                    sc.dead.push((cut, paid.unwrap_or(Ts::MAX), Cause::Delinquent, true));
                 }
             }
         }
     }
     if s.unpaid_is_churn {
         if let Some(u) = known(subs.unpaid_since[si].get()) {
-            sc.dead.push((u, Ts::MAX, true));
+            sc.dead.push((u, Ts::MAX, Cause::Unpaid, true));
         }
     }
     if let Some(ps) = known(subs.pause_start[si].get()) {
         let pe = known(subs.pause_end[si].get()).unwrap_or(Ts::MAX);
         match s.pause_policy {
-            PausePolicy::Zero => sc.dead.push((ps, pe, false)),
-            PausePolicy::Churn => sc.dead.push((ps, pe, true)),
+            PausePolicy::Zero => sc.dead.push((ps, pe, Cause::Paused, false)),
+            PausePolicy::Churn => sc.dead.push((ps, pe, Cause::Paused, true)),
             PausePolicy::Keep => {}
         }
     }
     if use_items {
         // Trials bill nothing under subscription-state MRR.
         if let (Some(ts), Some(te)) = (subs.trial_start[si].get(), subs.trial_end[si].get()) {
-            sc.dead.push((ts, te, false));
+            sc.dead.push((ts, te, Cause::NotPaying, false));
         }
         if matches!(status, Some(SubscriptionStatus::Incomplete | SubscriptionStatus::IncompleteExpired | SubscriptionStatus::Trialing)) {
-            sc.dead.push((first, Ts::MAX, false));
+            sc.dead.push((first, Ts::MAX, Cause::NotPaying, false));
         }
     }
 
@@ -746,7 +780,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
     if let Some(e) = end {
         sc.times.push(e);
     }
-    for &(a, b, _) in &sc.dead {
+    for &(a, b, _, _) in &sc.dead {
         sc.times.push(a.max(first));
         if b != Ts::MAX {
             sc.times.push(b.max(first));
@@ -768,15 +802,18 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
         let ended = end.map(|e| t >= e).unwrap_or(false);
         let mut dead = false;
         let mut zero = false;
-        for &(a, b, is_dead) in &sc.dead {
+        let mut cause = Cause::Lines;
+        for &(a, b, why, is_dead) in &sc.dead {
             if a <= t && t < b {
                 if is_dead {
                     dead = true;
                 } else {
                     zero = true;
                 }
+                cause = why;
             }
         }
+        p.cause = if ended { Cause::Ended } else { cause };
         if ended || dead || zero {
             p.native = 0;
             p.rep = 0;
@@ -1188,4 +1225,78 @@ fn current_status(ctx: &Ctx, c: u32, sc: &Scratch) -> CustomerStatus {
         return CustomerStatus::PastDue;
     }
     CustomerStatus::Active
+}
+
+/// One subscription's part in a ledger row: its MRR around the (grouped) change and why it changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubscriptionChange {
+    pub subscription: String,
+    pub currency: Currency,
+    pub native_before: i64,
+    pub native_after: i64,
+    pub mrr_before: i64,
+    pub mrr_after: i64,
+    pub cause: Cause,
+}
+
+/// A ledger row with the detail of spec §2.6: native amount and currency, subscriptions and causes.
+#[derive(Clone, Debug)]
+pub struct ExplainedChange {
+    pub change: Change,
+    /// The currency of the subscriptions involved, when they share one.
+    pub currency: Option<Currency>,
+    /// The movement in that currency (before FX), when they share one.
+    pub amount_native: Option<i64>,
+    pub subscriptions: Vec<SubscriptionChange>,
+}
+
+fn point_at(points: &[SubPoint], t: Ts) -> Option<&SubPoint> {
+    let i = points.partition_point(|p| p.t <= t);
+    i.checked_sub(1).map(|i| &points[i])
+}
+
+/// The ledger rows of one customer, each with the subscriptions behind it and why they changed. Runs the
+/// customer through the same code as [`crate::run`], so the rows are the ledger's own.
+pub fn explain_customer(ctx: &Ctx, c: u32) -> Vec<ExplainedChange> {
+    let mut sc = Scratch::default();
+    process_customer(ctx, c, &mut sc);
+    let window = (ctx.s.grouping_window_minutes as i64 * 60).max(1);
+    let mut out = Vec::with_capacity(sc.changes.len());
+    for (k, ch) in sc.changes.iter().enumerate() {
+        let t0 = ch.t;
+        let next = sc.changes.get(k + 1).map(|x| x.t).unwrap_or(Ts::MAX);
+        let day0 = ctx.day_key(t0);
+        let t_end = sc
+            .cust
+            .iter()
+            .filter(|p| p.t >= t0 && p.t < next && p.t - t0 < window && ctx.day_key(p.t) == day0)
+            .map(|p| p.t)
+            .max()
+            .unwrap_or(t0);
+        let mut subs = Vec::new();
+        for si in &sc.subs {
+            let pts = &sc.sub_points[si.lo..si.hi];
+            let val = |p: Option<&SubPoint>| p.filter(|p| p.live).map(|p| (p.native, p.rep)).unwrap_or((0, 0));
+            let (b, a) = (point_at(pts, t0 - 1), point_at(pts, t_end));
+            let ((nb, rb), (na, ra)) = (val(b), val(a));
+            let live_changed = b.map(|p| p.live).unwrap_or(false) != a.map(|p| p.live).unwrap_or(false);
+            if nb == na && rb == ra && !live_changed {
+                continue;
+            }
+            let name = ctx.snap.subscriptions.ids.name(si.sub);
+            subs.push(SubscriptionChange {
+                subscription: if name.starts_with('\u{1}') { "(lines without a subscription)".into() } else { name.to_string() },
+                currency: si.currency,
+                native_before: nb,
+                native_after: na,
+                mrr_before: rb,
+                mrr_after: ra,
+                cause: a.map(|p| p.cause).unwrap_or(Cause::Lines),
+            });
+        }
+        let currency = subs.first().map(|x| x.currency).filter(|c| subs.iter().all(|x| x.currency == *c));
+        let amount_native = currency.filter(|_| ch.kind != Kind::FxOnly).map(|_| subs.iter().map(|x| x.native_after - x.native_before).sum());
+        out.push(ExplainedChange { change: *ch, currency, amount_native, subscriptions: subs });
+    }
+    out
 }

@@ -32,6 +32,31 @@ fn cm_lifecycle_c3() {
 }
 
 #[test]
+fn ledger_rows_explain_their_subscriptions_and_causes() {
+    let mut b = B::new();
+    b.plan("gold_y", 50_000, Interval::Year, 1).plan("silver_m", 3_000, Interval::Month, 1).plan("gold_m", 5_000, Interval::Month, 1);
+    b.sub("s1", "A", S::Canceled, Some("2024-12-20"), Some("2025-01-01"));
+    b.line(Line::new("A", "s1", "gold_y", "2024-01-01", "2025-01-01", 200_000).quantity(4));
+    b.sub("s2", "A", S::Canceled, Some("2024-02-15"), Some("2024-02-15"));
+    b.line(Line::new("A", "s2", "silver_m", "2024-02-01", "2024-03-01", 6_000).quantity(2));
+    let snap = b.snapshot();
+    let rows = holdfast_engine::explain(&snap, &Settings::default(), Some(t("2025-03-15")), &[snap.customers.ids.get("A").unwrap()]).unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.change.kind, r.amount_native, r.subscriptions.iter().map(|x| (x.subscription.as_str(), x.cause.as_str())).collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (NewBusiness, Some(16_667), vec![("s1", "lines")]),
+            (Expansion, Some(6_000), vec![("s2", "lines")]),
+            (Contraction, Some(-6_000), vec![("s2", "ended")]),
+            (Churn, Some(-16_667), vec![("s1", "ended")]),
+        ]
+    );
+}
+
+#[test]
 fn cm_switch_c5() {
     let mut b = B::new();
     b.plan("bronze", 10_000, Interval::Month, 1).plan("gold", 25_000, Interval::Month, 1);
