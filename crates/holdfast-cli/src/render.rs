@@ -253,8 +253,20 @@ pub fn roll_forward_failures(run: &Run) -> Vec<String> {
     fails
 }
 
+/// 1234567 → "1.2M", 44500 → "44.5k".
+fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
 fn svg_line(points: &[(String, f64)], title: &str, cur: &str) -> String {
-    let (w, h, pad) = (760.0, 240.0, 50.0);
+    let (w, h, pad) = (760.0, 240.0, 70.0);
     let max = points.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0);
     let n = points.len().max(2) as f64;
     let xy = |i: usize, v: f64| (pad + (w - 2.0 * pad) * i as f64 / (n - 1.0), h - pad + 10.0 - (h - 2.0 * pad) * v / max);
@@ -267,7 +279,7 @@ fn svg_line(points: &[(String, f64)], title: &str, cur: &str) -> String {
     for k in 0..=4 {
         let v = max * k as f64 / 4.0;
         let (_, y) = xy(0, v);
-        let _ = write!(s, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">{:.0}k {cur}</text>", w - pad, pad - 6.0, y + 4.0, v / 1000.0);
+        let _ = write!(s, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">{} {cur}</text>", w - pad, pad - 6.0, y + 4.0, compact(v));
     }
     let _ = write!(s, "<path d=\"{path}\" class=\"line\"/>");
     for (i, p) in points.iter().enumerate() {
@@ -342,7 +354,7 @@ pub fn html_report(run: &Run, cur: Currency, periods: &[String]) -> String {
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Holdfast revenue report</title>
 <style>body{{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1d2630}}h1{{font-size:1.4rem}}.tiles{{display:flex;gap:1rem;flex-wrap:wrap}}
 .tile{{border:1px solid #d8dee4;border-radius:8px;padding:.8rem 1rem;min-width:9rem}}.label{{color:#5b6670;font-size:.8rem}}.value{{font-size:1.3rem;font-weight:600}}
-table{{border-collapse:collapse;margin-top:1rem;font-variant-numeric:tabular-nums}}td,th{{padding:.25rem .5rem;border-bottom:1px solid #eef1f4;text-align:right}}
+table{{border-collapse:collapse;margin-top:1rem;font-variant-numeric:tabular-nums}}td,th{{padding:.25rem .5rem;border-bottom:1px solid #eef1f4;text-align:right;white-space:nowrap}}
 figure{{margin:1.5rem 0}}figcaption{{font-weight:600}}svg{{width:100%;max-width:760px}}.line{{fill:none;stroke:#2f6fb3;stroke-width:2}}.grid{{stroke:#e3e7eb}}.axis{{font-size:10px;fill:#5b6670}}</style></head>
 <body><h1>Revenue — {last}</h1><p>As of {as_of} · reporting currency {cur} · settings {hash}</p>
 <div class="tiles">{t1}{t2}{t3}{t4}{t5}{t6}</div>
