@@ -230,11 +230,11 @@ impl Interner {
     }
 }
 
-/// One version of one customer attribute.
+/// One version of one customer attribute (the attribute is the index of its list in `Customers::attrs`).
+/// 16 bytes: a million customers carry several million of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AttrVersion {
     pub customer: u32,
-    pub key: u32,
     pub valid_from: Ts,
     pub value: u32,
 }
@@ -247,8 +247,8 @@ pub struct Customers {
     /// Attribute names and the dictionary of attribute values.
     pub attr_keys: Interner,
     pub attr_values: Interner,
-    /// Sorted by `(customer, key, valid_from)` after [`SnapshotBuilder::finish`].
-    pub attrs: Vec<AttrVersion>,
+    /// Per attribute key, its versions sorted by `(customer, valid_from)` after [`SnapshotBuilder::finish`].
+    pub attrs: Vec<Vec<AttrVersion>>,
 }
 
 impl Customers {
@@ -260,9 +260,7 @@ impl Customers {
     }
     /// Attribute `key` of `customer` as of `t` (the latest version with `valid_from ≤ t`, else the first).
     pub fn attr_at(&self, customer: u32, key: u32, t: Ts) -> Option<u32> {
-        let lo = self.attrs.partition_point(|a| (a.customer, a.key) < (customer, key));
-        let hi = self.attrs.partition_point(|a| (a.customer, a.key) <= (customer, key));
-        let vs = &self.attrs[lo..hi];
+        let vs = self.attr_versions(customer, key);
         if vs.is_empty() {
             return None;
         }
@@ -271,9 +269,10 @@ impl Customers {
     }
     /// All versions of attribute `key` of `customer`, oldest first.
     pub fn attr_versions(&self, customer: u32, key: u32) -> &[AttrVersion] {
-        let lo = self.attrs.partition_point(|a| (a.customer, a.key) < (customer, key));
-        let hi = self.attrs.partition_point(|a| (a.customer, a.key) <= (customer, key));
-        &self.attrs[lo..hi]
+        let Some(all) = self.attrs.get(key as usize) else { return &[] };
+        let lo = all.partition_point(|a| a.customer < customer);
+        let hi = all.partition_point(|a| a.customer <= customer);
+        &all[lo..hi]
     }
 }
 
@@ -358,6 +357,8 @@ pub struct Items {
     pub valid_to: Vec<OptTs>,
 }
 
+/// Invoices in source-key order. Their ids are used while building (to join lines) and dropped by
+/// [`SnapshotBuilder::finish`], so `ids` is empty in a finished snapshot.
 #[derive(Clone, Debug, Default)]
 pub struct Invoices {
     pub ids: Interner,
@@ -643,7 +644,10 @@ impl SnapshotBuilder {
         for (k, v) in &r.attributes {
             let key = c.attr_keys.intern(k);
             let value = c.attr_values.intern(v);
-            c.attrs.push(AttrVersion { customer: i, key, valid_from: from, value });
+            if c.attrs.len() <= key as usize {
+                c.attrs.resize_with(key as usize + 1, Vec::new);
+            }
+            c.attrs[key as usize].push(AttrVersion { customer: i, valid_from: from, value });
         }
     }
 
@@ -845,7 +849,12 @@ impl SnapshotBuilder {
     }
 
     pub fn finish(mut self) -> Snapshot {
-        self.s.customers.attrs.sort_unstable();
+        for v in &mut self.s.customers.attrs {
+            v.sort_unstable();
+        }
+        // Invoice ids only join lines to invoices while building; the engine never needs them, and at
+        // millions of invoices they are the largest string table (the store answers drill-downs).
+        self.s.invoices.ids = Interner::default();
         self.s.fx_rates.sort_unstable_by_key(|r| (r.0, r.1, r.2));
         self.s
     }

@@ -8,7 +8,7 @@ use crate::records::*;
 use crate::snapshot::*;
 use std::io::{self, Read, Write};
 
-const MAGIC: &[u8; 8] = b"HFSNAP02";
+const MAGIC: &[u8; 8] = b"HFSNAP03";
 /// Written natively; a machine of the other endianness sees a different number and rejects the file.
 const ENDIAN: u64 = 0x0102_0304_0506_0708;
 
@@ -161,8 +161,11 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     w.opt_names(&c.name)?;
     w.interner(&c.attr_keys)?;
     w.interner(&c.attr_values)?;
-    let attrs: Vec<[i64; 4]> = c.attrs.iter().map(|a| [a.customer as i64, a.key as i64, a.valid_from, a.value as i64]).collect();
-    w.pod(&attrs)?;
+    w.u64(c.attrs.len() as u64)?;
+    for list in &c.attrs {
+        let attrs: Vec<[i64; 3]> = list.iter().map(|a| [a.customer as i64, a.valid_from, a.value as i64]).collect();
+        w.pod(&attrs)?;
+    }
     let p = &snap.plans;
     w.interner(&p.ids)?;
     w.opt_names(&p.name)?;
@@ -251,7 +254,13 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     c.name = r.opt_names()?;
     c.attr_keys = r.interner()?;
     c.attr_values = r.interner()?;
-    c.attrs = r.pod::<[i64; 4]>()?.into_iter().map(|a| AttrVersion { customer: a[0] as u32, key: a[1] as u32, valid_from: a[2], value: a[3] as u32 }).collect();
+    let keys = r.u64()? as usize;
+    if keys > c.attr_keys.len() {
+        return Err(bad("attribute lists"));
+    }
+    c.attrs = (0..keys)
+        .map(|_| Ok(r.pod::<[i64; 3]>()?.into_iter().map(|a| AttrVersion { customer: a[0] as u32, valid_from: a[1], value: a[2] as u32 }).collect()))
+        .collect::<io::Result<_>>()?;
     let p = &mut s.plans;
     p.ids = r.interner()?;
     p.name = r.opt_names()?;
@@ -334,7 +343,8 @@ fn validate(s: &Snapshot) -> io::Result<()> {
     let it = &s.items;
     let same = |lens: &[usize]| lens.windows(2).all(|w| w[0] == w[1]);
     let fine = same(&[nc, c.created_at.len(), c.name.len()])
-        && c.attrs.iter().all(|a| (a.customer as usize) < nc && (a.key as usize) < c.attr_keys.len() && (a.value as usize) < c.attr_values.len())
+        && c.attrs.iter().flatten().all(|a| (a.customer as usize) < nc && (a.value as usize) < c.attr_values.len())
+        && c.attrs.iter().all(|l| l.windows(2).all(|w| w[0] <= w[1]))
         && same(&[p.ids.len(), p.name.len(), p.currency.len(), p.amount.len(), p.price_type.len(), p.interval.len(), p.interval_count.len(), p.usage_type.len()])
         && same(&[s.discounts.ids.len(), s.discounts.duration.len(), s.discounts.percent_off_milli.len(), s.discounts.amount_off.len(), s.discounts.end.len()])
         && same(&[sb.ids.len(), sb.customer.len(), sb.status.len(), sb.created_at.len(), sb.pause_end.len(), sb.cancel_at_period_end.len()])

@@ -98,9 +98,11 @@ fn snapshot_columns() {
     // Invoices.
     let inv = &s.invoices;
     assert_eq!(inv.len(), 4);
-    let i3 = inv.ids.get("in_3").unwrap() as usize;
+    // invoice ids are not kept in a finished snapshot: invoices stand in key order (in_1 … in_4)
+    assert!(inv.ids.is_empty());
+    let i3 = 2;
     assert_eq!((inv.currency[i3], inv.status[i3], inv.total[i3], inv.amount_refunded(i3)), (cur("JPY"), InvoiceStatus::Uncollectible, 11_758, 14));
-    assert_eq!(inv.customer[inv.ids.get("in_4").unwrap() as usize], c.ids.get("cus_ghost").unwrap());
+    assert_eq!(inv.customer[3], c.ids.get("cus_ghost").unwrap());
 
     // Lines in id order: flags, periods, money, discounts.
     let l = &s.lines;
