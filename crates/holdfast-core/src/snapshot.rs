@@ -423,7 +423,8 @@ pub struct Lines {
     pub plan: Vec<u32>,
     pub flags: Vec<u8>,
     pub period_start: Vec<Ts>,
-    pub period_end: Vec<Ts>,
+    /// Service period length in seconds (`period_end − period_start`; 4 bytes instead of another instant).
+    pub period_len: Vec<u32>,
     pub amount: Vec<i64>,
     /// Sparse `(line, inclusive tax)`, in line order; read through [`Lines::tax_inclusive`].
     pub taxes: Vec<(u32, i64)>,
@@ -436,6 +437,12 @@ impl Lines {
     pub fn len(&self) -> usize {
         self.invoice.len()
     }
+    /// End of the line's service period.
+    #[inline]
+    pub fn period_end(&self, i: usize) -> Ts {
+        self.period_start[i] + self.period_len[i] as Ts
+    }
+
     /// Inclusive tax contained in the line's amount.
     #[inline]
     pub fn tax_inclusive(&self, i: usize) -> i64 {
@@ -613,7 +620,7 @@ impl SnapshotBuilder {
         l.plan.reserve(lines);
         l.flags.reserve(lines);
         l.period_start.reserve(lines);
-        l.period_end.reserve(lines);
+        l.period_len.reserve(lines);
         l.amount.reserve(lines);
         l.quantity.reserve(lines);
         b
@@ -829,7 +836,7 @@ impl SnapshotBuilder {
         l.plan.push(plan);
         l.flags.push(flags);
         l.period_start.push(a);
-        l.period_end.push(b);
+        l.period_len.push((b - a).clamp(0, u32::MAX as i64) as u32);
         l.amount.push(r.amount);
         l.quantity.push(r.quantity);
         for (d, amt) in discounts {

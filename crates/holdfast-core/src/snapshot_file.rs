@@ -8,7 +8,7 @@ use crate::records::*;
 use crate::snapshot::*;
 use std::io::{self, Read, Write};
 
-const MAGIC: &[u8; 8] = b"HFSNAP03";
+const MAGIC: &[u8; 8] = b"HFSNAP04";
 /// Written natively; a machine of the other endianness sees a different number and rejects the file.
 const ENDIAN: u64 = 0x0102_0304_0506_0708;
 
@@ -217,7 +217,7 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     w.pod(&l.plan)?;
     w.pod(&l.flags)?;
     w.pod(&l.period_start)?;
-    w.pod(&l.period_end)?;
+    w.pod(&l.period_len)?;
     w.pod(&l.amount)?;
     let tax: Vec<[i64; 2]> = l.taxes.iter().map(|&(i, t)| [i as i64, t]).collect();
     w.pod(&tax)?;
@@ -311,7 +311,7 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     l.plan = r.pod()?;
     l.flags = r.pod()?;
     l.period_start = r.pod()?;
-    l.period_end = r.pod()?;
+    l.period_len = r.pod()?;
     l.amount = r.pod()?;
     l.taxes = r.pod::<[i64; 2]>()?.into_iter().map(|x| (x[0] as u32, x[1])).collect();
     l.quantity = r.pod()?;
@@ -359,7 +359,7 @@ fn validate(s: &Snapshot) -> io::Result<()> {
         && l.taxes.windows(2).all(|w| w[0].0 < w[1].0)
         && l.taxes.iter().all(|t| (t.0 as usize) < l.invoice.len())
         && ok_ref(&inv.customer, nc)
-        && same(&[l.invoice.len(), l.subscription.len(), l.item.len(), l.plan.len(), l.flags.len(), l.period_start.len(), l.period_end.len(), l.amount.len(), l.quantity.len()])
+        && same(&[l.invoice.len(), l.subscription.len(), l.item.len(), l.plan.len(), l.flags.len(), l.period_start.len(), l.period_len.len(), l.amount.len(), l.quantity.len()])
         && l.invoice.iter().all(|&x| (x as usize) < inv.customer.len())
         && ok_ref(&l.subscription, sb.ids.len())
         && ok_ref(&l.plan, p.ids.len())

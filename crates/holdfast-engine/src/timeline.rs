@@ -586,7 +586,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
                 amount -= cut as i64;
             }
             let a = lines.period_start[l];
-            let b = lines.period_end[l];
+            let b = lines.period_end(l);
             if b <= a {
                 continue;
             }

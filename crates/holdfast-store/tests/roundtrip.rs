@@ -112,7 +112,7 @@ fn snapshot_columns() {
     assert_eq!(l.flags[2], LINE_RECURRING | LINE_HAS_PERIOD | LINE_PRORATED | LINE_DISCOUNTED | LINE_TAXED);
     assert_eq!(l.flags[4], LINE_RECURRING, "a line with only a period start has no period");
     assert_eq!((l.amount[2], l.tax_inclusive(2), l.quantity[2]), (-4_100, -650, 2));
-    assert_eq!((l.period_start[0], l.period_end[0]), (ts("2024-02-05T10:00:00Z"), ts("2024-03-05T10:00:00Z")));
+    assert_eq!((l.period_start[0], l.period_end(0)), (ts("2024-02-05T10:00:00Z"), ts("2024-03-05T10:00:00Z")));
     let unlisted = d.ids.get("co_unlisted").unwrap();
     assert_eq!(l.discounts, [(0, launch as u32, 2_940), (0, odd as u32, 500), (2, unlisted, -10)]);
     assert_eq!(l.subscription[1], NONE);

@@ -382,7 +382,7 @@ pub fn dump(s: &Snapshot) -> String {
     writeln!(
         o,
         "lines {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-        l.invoice, l.subscription, l.item, l.plan, l.flags, l.period_start, l.period_end, l.amount, l.taxes, l.quantity, l.discounts
+        l.invoice, l.subscription, l.item, l.plan, l.flags, l.period_start, l.period_len, l.amount, l.taxes, l.quantity, l.discounts
     )
     .unwrap();
     writeln!(o, "fx {:?}", s.fx_rates).unwrap();
