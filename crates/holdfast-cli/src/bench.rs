@@ -111,7 +111,6 @@ pub fn bench(a: &BenchArgs) -> Result<(), Failure> {
             });
             gen_time += t_gen.elapsed();
             flush(&mut buf, &mut put_time);
-            drop(flush);
             if let Some(e) = err {
                 return Err(Failure::io(e));
             }

@@ -764,7 +764,7 @@ impl SnapshotBuilder {
         inv.total.push(r.total);
         let usual = (if r.status == InvoiceStatus::Paid { r.total } else { 0 }, 0);
         if (r.amount_paid, r.amount_refunded) != usual {
-            inv.payments.push((i as u32, r.amount_paid, r.amount_refunded));
+            inv.payments.push((i, r.amount_paid, r.amount_refunded));
             inv.flags.push(INVOICE_PAYMENT_EXCEPTION);
         } else {
             inv.flags.push(0);

@@ -418,7 +418,7 @@ fn daily_interval(d: &mut Daily, s: Ts, e: Ts, seg: u32, g: usize, back: Option<
     // active at the start of day k iff s < D_k <= e  → k in (day(s), day(e)] with D_k = day start
     let day = |t: Ts| t.div_euclid(SECS_PER_DAY) - d.first_day;
     let lo = (day(s) + 1).max(0);
-    let hi = if e == Ts::MAX { d.days as i64 - 1 } else { (day(e) - if e.rem_euclid(SECS_PER_DAY) == 0 { 0 } else { 0 }).min(d.days as i64 - 1) };
+    let hi = if e == Ts::MAX { d.days as i64 - 1 } else { day(e).min(d.days as i64 - 1) };
     for k in lo..=hi {
         if k >= 0 && (k as usize) < d.days {
             d.a[k as usize * g + seg as usize] += 1;

@@ -1143,7 +1143,7 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
         let pts = &sc.sub_points[si.lo..si.hi];
         let (mut pb, mut pe) = (0usize, 0usize); // points with t <= due − 1, t <= eval
         for &(_, due, cancelled) in &sc.terms[k..end] {
-            while pb < pts.len() && pts[pb].t <= due - 1 {
+            while pb < pts.len() && pts[pb].t < due {
                 pb += 1;
             }
             let before = if pb == 0 { 0 } else { pts[pb - 1].rep };
