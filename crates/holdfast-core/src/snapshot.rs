@@ -8,7 +8,7 @@
 use crate::fx::Rate;
 use crate::money::Currency;
 use crate::records::*;
-use crate::time::{day_of, Ts};
+use crate::time::Ts;
 
 /// Absent reference.
 pub const NONE: u32 = u32::MAX;
@@ -902,11 +902,5 @@ impl Snapshot {
             b.fx_rate(r.day, r.base, r.quote, r.rate);
         }
         Ok(b.finish())
-    }
-
-    /// UTC day of an instant (re-exported for engine code that indexes FX by day).
-    #[inline]
-    pub fn day(ts: Ts) -> i32 {
-        day_of(ts)
     }
 }

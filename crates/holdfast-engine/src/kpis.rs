@@ -598,7 +598,7 @@ pub fn derive(
             // LTV
             let arpa_v = if customers_end == 0 { None } else { Some(mrr_end as f64 / customers_end as f64) };
             let (cbar, months, short) = match s.ltv_formula {
-                LtvFormula::ArpaOverTrailingChurn => trailing_churn(monthly, p, gi, g),
+                LtvFormula::ArpaOverTrailingChurn => trailing_churn(monthly, p, gi),
                 LtvFormula::ArpaOverPeriodChurn => (churn_rate, churn_rate.is_some() as usize, false),
             };
             let mut flags = vec![];
@@ -651,7 +651,7 @@ fn daily_sum(d: &Daily, p: &Period, g: usize, gi: usize) -> (f64, i64) {
 
 /// Mean monthly customer churn rate of the 6 complete months before the month containing the period's
 /// last instant (spec §4 `ltv`); flags `short_history` below 6 months.
-fn trailing_churn(monthly: &[(Period, Vec<Option<f64>>)], p: &Period, gi: usize, _g: usize) -> (Option<f64>, usize, bool) {
+fn trailing_churn(monthly: &[(Period, Vec<Option<f64>>)], p: &Period, gi: usize) -> (Option<f64>, usize, bool) {
     let last = p.end - 1;
     let idx = monthly.iter().position(|(m, _)| m.start <= last && last < m.end);
     let Some(idx) = idx else { return (None, 0, true) };
