@@ -55,6 +55,8 @@ pub struct LineDiscounts {
     pub once: i64,
     pub repeating: i64,
     pub forever: i64,
+    /// When the earliest once/repeating discount ends, if known.
+    pub temp_end: Option<i64>,
 }
 
 impl LineDiscounts {

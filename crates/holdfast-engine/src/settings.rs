@@ -111,6 +111,8 @@ pub struct Settings {
     pub arpu_unit: ArpuUnit,
     pub ltv_formula: LtvFormula,
     pub cmrr_include_trials: bool,
+    /// Only changes taking effect within this many days count for CMRR. Default none (unbounded).
+    pub cmrr_horizon_days: Option<u32>,
     pub segment_history: SegmentHistory,
 }
 
@@ -152,6 +154,7 @@ impl Default for Settings {
             arpu_unit: ArpuUnit::Customer,
             ltv_formula: LtvFormula::ArpaOverTrailingChurn,
             cmrr_include_trials: false,
+            cmrr_horizon_days: None,
             segment_history: SegmentHistory::Versioned,
         }
     }
@@ -269,6 +272,7 @@ impl Settings {
                 "arpu_unit" => self.arpu_unit = value.parse()?,
                 "ltv_formula" => self.ltv_formula = value.parse()?,
                 "cmrr_include_trials" => self.cmrr_include_trials = boolean(value)?,
+                "cmrr_horizon_days" => self.cmrr_horizon_days = opt_u32(value)?,
                 "segment_history" => self.segment_history = value.parse()?,
                 _ => return Err("unknown setting".into()),
             }

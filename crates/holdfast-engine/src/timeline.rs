@@ -11,7 +11,7 @@
 use crate::line_mrr::{line_mrr, LineDiscounts, LineFacts};
 use crate::settings::*;
 use holdfast_core::fx::{convert, FxTable, Rate};
-use holdfast_core::records::{Interval, InvoiceStatus, SubscriptionStatus, UsageType};
+use holdfast_core::records::{DiscountDuration, Interval, InvoiceStatus, SubscriptionStatus, UsageType};
 use holdfast_core::snapshot::{Snapshot, LINE_DISCOUNTED, LINE_HAS_PERIOD, LINE_PRORATED, LINE_RECURRING, NONE};
 use holdfast_core::time::{day_of, Calendar, Ts, SECS_PER_DAY};
 use holdfast_core::{Currency, Grain};
@@ -107,11 +107,13 @@ pub struct Renewal {
     pub complete: bool,
 }
 
-/// `delta` is added to MRR to get CMRR over `[from, to)`.
+/// `delta` is added to MRR to get CMRR over `[from, to)`; it stands for a change taking effect at `effect`
+/// (a cancellation, a start, a discount ending), which `cmrr_horizon_days` compares against.
 #[derive(Clone, Copy, Debug)]
 pub struct CmrrAdjustment {
     pub from: Ts,
     pub to: Ts,
+    pub effect: Ts,
     pub delta: i64,
 }
 
@@ -203,7 +205,7 @@ pub struct Scratch {
     /// (subscription, due, cancelled) term ends, resolved into renewals once all subscriptions are built
     terms: Vec<(u32, Ts, bool)>,
     /// discount add-backs for CMRR: (from, to, delta)
-    addbacks: Vec<(Ts, Ts, i64)>,
+    addbacks: Vec<CmrrAdjustment>,
     pub changes: Vec<Change>,
     pub extras: Vec<ChangeExtra>,
     pub renewals: Vec<Renewal>,
@@ -221,6 +223,8 @@ struct WLine {
     native: i64,
     rep: i64,
     addback: i64,
+    /// when the discounts behind `addback` end (the line's end if unknown)
+    addback_effect: Ts,
     seats: i64,
     plan: u32,
     item: u32,
@@ -392,7 +396,13 @@ impl<'a> Ctx<'a> {
             if l as usize != line {
                 break;
             }
-            out.add(self.snap.discounts.duration[di as usize], amt);
+            let duration = self.snap.discounts.duration[di as usize];
+            out.add(duration, amt);
+            if duration != DiscountDuration::Forever {
+                if let Some(end) = self.snap.discounts.end[di as usize].get() {
+                    out.temp_end = Some(out.temp_end.map_or(end, |e: Ts| e.min(end)));
+                }
+            }
         }
         out
     }
@@ -535,6 +545,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
                 native,
                 rep,
                 addback: 0,
+                addback_effect: b,
                 seats: it.quantity[iv],
                 plan,
                 item: it.item[iv],
@@ -611,6 +622,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
                 native,
                 rep,
                 addback,
+                addback_effect: disc.temp_end.unwrap_or(b),
                 seats,
                 plan,
                 item: lines.item[l],
@@ -836,7 +848,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
         stash_terms(ctx, sub, &sc.lines, end, &mut sc.terms);
         for l in &sc.lines {
             if l.addback != 0 && l.b > l.a && l.a <= ctx.as_of {
-                sc.addbacks.push((l.a, l.b, l.addback));
+                sc.addbacks.push(CmrrAdjustment { from: l.a, to: l.b, effect: l.addback_effect, delta: l.addback });
             }
         }
     }
@@ -1192,7 +1204,7 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
             if req < takes_effect {
                 let (v, live) = value_at(pts, req);
                 if live && v > 0 {
-                    sc.cmrr.push(CmrrAdjustment { from: req, to: takes_effect, delta: -v });
+                    sc.cmrr.push(CmrrAdjustment { from: req, to: takes_effect, effect: takes_effect, delta: -v });
                 }
             }
         }
@@ -1202,14 +1214,20 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
             let first_paid = pts.iter().find(|p| p.rep > 0).map(|p| (p.t, p.rep));
             if let Some((start, v)) = first_paid {
                 if created < start && (!trial || s.cmrr_include_trials) && start - created > SECS_PER_DAY {
-                    sc.cmrr.push(CmrrAdjustment { from: created.max(si.start), to: start, delta: v });
+                    sc.cmrr.push(CmrrAdjustment { from: created.max(si.start), to: start, effect: start, delta: v });
                 }
             }
         }
     }
     // Temporary discounts end: add their value back while they apply.
-    for &(from, to, delta) in &sc.addbacks {
-        sc.cmrr.push(CmrrAdjustment { from, to, delta });
+    sc.cmrr.extend_from_slice(&sc.addbacks);
+    // With a horizon, a change counts only from `horizon` before it takes effect.
+    if let Some(h) = s.cmrr_horizon_days {
+        let h = h as i64 * SECS_PER_DAY;
+        sc.cmrr.retain_mut(|j| {
+            j.from = j.from.max(j.effect.saturating_sub(h));
+            j.from < j.to && j.effect != Ts::MAX
+        });
     }
 }
 

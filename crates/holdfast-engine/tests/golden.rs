@@ -429,7 +429,7 @@ fn p5_reactivation_window() {
 fn p6_repeating_discount_by_policy() {
     let mut b = B::new();
     b.plan("p", 1_000, Interval::Month, 1);
-    b.discount("half3", DiscountDuration::Repeating);
+    b.discount_until("half3", DiscountDuration::Repeating, Some("2024-04-01"));
     active(&mut b, "s", "A");
     for m in 1..=4 {
         let (a, e) = (format!("2024-{m:02}-01"), format!("2024-{:02}-01", m + 1));
@@ -441,8 +441,13 @@ fn p6_repeating_discount_by_policy() {
     let tb = &r.tables[0];
     assert_eq!([1, 2, 3, 4].map(|m| money(tb, "mrr", &format!("2024-{m:02}"))), [500, 500, 500, 1_000]);
     assert_eq!(moves(&r, &snap, "A"), vec![(NewBusiness, 500), (Expansion, 500)]);
-    // CMRR knows the discount ends
+    // CMRR knows the discount ends; with a 10-day horizon the end (April 1) is out of sight at Feb 29
     assert_eq!(money(tb, "cmrr", "2024-02"), 1_000);
+    let mut h = Settings::default();
+    h.set("cmrr_horizon_days", "10").unwrap();
+    let rh = b.run(&h, "2024-04-15");
+    assert_eq!(money(&rh.tables[0], "cmrr", "2024-02"), 500);
+    assert_eq!(money(&rh.tables[0], "cmrr", "2024-03"), 1_000);
     for p in [DiscountPolicy::ForeverOnly, DiscountPolicy::ListPrice] {
         let mut s = Settings::default();
         s.discount_policy = p;

@@ -136,6 +136,10 @@ impl B {
     }
 
     pub fn discount(&mut self, id: &str, duration: DiscountDuration) -> &mut Self {
+        self.discount_until(id, duration, None)
+    }
+
+    pub fn discount_until(&mut self, id: &str, duration: DiscountDuration, end: Option<&str>) -> &mut Self {
         self.ds.discounts.push(DiscountRecord {
             id: id.into(),
             name: None,
@@ -147,7 +151,7 @@ impl B {
             customer_id: None,
             subscription_id: None,
             start: None,
-            end: None,
+            end: end.map(t),
         });
         self
     }
