@@ -448,8 +448,19 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         ds.customers.extend(prev);
     }
     // 5. Subscriptions and their items.
+    // The last failed payment of each subscription's invoices (from `invoice.payment_failed` events).
+    let mut failed: BTreeMap<String, Ts> = BTreeMap::new();
+    for h in of("invoice") {
+        for s in h.iter().filter(|s| s.event.as_deref() == Some("invoice.payment_failed")) {
+            let sub = s.v.get("subscription").or_else(|| s.v.get("parent").and_then(|p| p.get("subscription_details")).and_then(|d| d.get("subscription")));
+            if let (Some(sub), Some(at)) = (sub.and_then(|x| x.as_str().or_else(|| id(x))), s.at) {
+                let e = failed.entry(sub.to_string()).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
+    }
     for h in of("subscription") {
-        subscription(files, h, &mut ds, &mut report)?;
+        subscription(files, h, &failed, &mut ds, &mut report)?;
     }
     // 6. Refunds per invoice.
     let mut charge_invoice: BTreeMap<String, String> = BTreeMap::new();
@@ -758,7 +769,7 @@ fn customer(cx: &Cx, v: &Value) -> R<CustomerRecord> {
     Ok(c)
 }
 
-fn subscription(files: &[PathBuf], h: &[State], ds: &mut Dataset, report: &mut Report) -> R<()> {
+fn subscription(files: &[PathBuf], h: &[State], failed: &BTreeMap<String, Ts>, ds: &mut Dataset, report: &mut Report) -> R<()> {
     let last = h.last().unwrap();
     let v = &last.v;
     let cx = Cx { files, origin: last.origin, obj: v };
@@ -777,7 +788,8 @@ fn subscription(files: &[PathBuf], h: &[State], ds: &mut Dataset, report: &mut R
             m
         }
     };
-    // unpaid_since: the event at which the status became (and stayed) unpaid, else the current period start.
+    // unpaid_since: the event at which the status became (and stayed) unpaid, else the last failed payment of
+    // its invoices (`invoice.payment_failed` events: dunning ends with one), else the current period start.
     let mut unpaid_since = None;
     if status == SubscriptionStatus::Unpaid {
         let mut since: Option<Option<Ts>> = None;
@@ -789,7 +801,7 @@ fn subscription(files: &[PathBuf], h: &[State], ds: &mut Dataset, report: &mut R
                 _ => {}
             }
         }
-        unpaid_since = since.flatten().or(period_start);
+        unpaid_since = since.flatten().or_else(|| failed.get(&sid).copied()).or(period_start);
     }
     // Pauses: status `paused` or `pause_collection` set; start = the event that paused it, end = the event
     // that resumed it, else `pause_collection.resumes_at`.

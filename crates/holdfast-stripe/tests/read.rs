@@ -215,7 +215,10 @@ fn unpaid_since_and_deleted_customers() {
     assert_eq!(d.subscriptions[0].unpaid_since, Some(1500));
     let last = d.customers.last().unwrap();
     assert_eq!((last.name.as_deref(), last.attributes.get("deleted").map(String::as_str), last.valid_from), (Some("Gone Inc"), Some("true"), Some(1600)));
-    // Without the event: the current period start.
+    // Without the status change: the last failed payment of its invoices, else the current period start.
+    let inv = json!({"object": "invoice", "id": "in_1", "customer": "cus_1", "currency": "usd", "status": "open", "created": 1000, "total": 500, "subscription": "sub_1"});
+    let (d, _) = read_values(vec![("a.json".into(), json!([sub("unpaid"), ev("evt_3", "invoice.payment_failed", 1200, inv.clone()), ev("evt_4", "invoice.payment_failed", 1400, inv)]))]).unwrap();
+    assert_eq!(d.subscriptions[0].unpaid_since, Some(1400));
     let (d, _) = read_values(vec![("a.json".into(), sub("unpaid"))]).unwrap();
     assert_eq!(d.subscriptions[0].unpaid_since, Some(1000));
 }
@@ -242,4 +245,21 @@ fn skipped_objects_are_counted() {
     let (_, r) = read_values(vec![("a.json".into(), json!([{"object": "credit_note", "id": "cn_1"}, {"object": "subscription_schedule", "id": "sub_sched_1"}]))]).unwrap();
     assert_eq!(r.skipped.get("credit_note"), Some(&1));
     assert_eq!(r.skipped.get("subscription_schedule"), Some(&1));
+}
+
+#[test]
+fn pauses_come_from_events() {
+    let sub = |pc: Value| json!({"object": "subscription", "id": "sub_1", "customer": "cus_1", "status": "active", "created": 100, "current_period_start": 100, "current_period_end": 200, "pause_collection": pc, "items": {"data": []}});
+    let ev = |id: &str, at: i64, o: Value| json!({"object": "event", "id": id, "type": "customer.subscription.updated", "created": at, "data": {"object": o}});
+    let paused = json!({"behavior": "void", "resumes_at": 5000});
+    // Paused by an event, resumes_at as the end.
+    let (d, _) = read_values(vec![("a.json".into(), json!([sub(Value::Null), ev("evt_1", 1000, sub(paused.clone()))]))]).unwrap();
+    assert_eq!((d.subscriptions[0].pause_start, d.subscriptions[0].pause_end), (Some(1000), Some(5000)));
+    // Resumed early by a later event.
+    let (d, _) = read_values(vec![("a.json".into(), json!([sub(Value::Null), ev("evt_1", 1000, sub(paused.clone())), ev("evt_2", 3000, sub(Value::Null))]))]).unwrap();
+    assert_eq!((d.subscriptions[0].pause_start, d.subscriptions[0].pause_end), (Some(1000), Some(3000)));
+    // Paused in the list export only: the start is unknown, nothing is made up.
+    let (d, r) = read_values(vec![("a.json".into(), sub(paused))]).unwrap();
+    assert_eq!((d.subscriptions[0].pause_start, d.subscriptions[0].pause_end), (None, None));
+    assert!(r.notes.iter().any(|n| n.contains("sub_1") && n.contains("pause")), "{:?}", r.notes);
 }
