@@ -11,9 +11,9 @@ use std::path::PathBuf;
 type R<T> = Result<T, StripeError>;
 
 /// Mapped object types.
-const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event"];
+const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event", "subscription_item"];
 /// Known object types that are read but not mapped (the records cannot hold them).
-const SKIPPED: &[&str] = &["credit_note", "subscription_schedule", "balance_transaction", "payment_intent", "invoiceitem", "subscription_item"];
+const SKIPPED: &[&str] = &["credit_note", "subscription_schedule", "balance_transaction", "payment_intent", "invoiceitem"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
@@ -225,6 +225,7 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
     let mut base: BTreeMap<(String, String), State> = BTreeMap::new();
     let mut events: Vec<(Ts, String, usize, State)> = Vec::new();
     let mut extra_lines: BTreeMap<String, Vec<(Origin, Value)>> = BTreeMap::new();
+    let mut extra_items: BTreeMap<String, Vec<(Origin, Value)>> = BTreeMap::new();
     for (seq, raw) in raws.iter().enumerate() {
         let cx = Cx { files, origin: raw.origin, obj: &raw.v };
         if !raw.v.is_object() {
@@ -256,7 +257,7 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
                     *report.skipped.entry(format!("event:{et}")).or_default() += 1;
                     continue;
                 }
-                if !KNOWN.contains(&it) || it == "event" || it == "line_item" {
+                if !KNOWN.contains(&it) || matches!(it, "event" | "line_item" | "subscription_item") {
                     return Err(cx.err("data.object.object", obj.get("object"), format!("an event about a known object type ({}; skipped: {})", known_list(), SKIPPED.join(", "))));
                 }
                 if id(obj).is_none() {
@@ -267,6 +268,10 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
                 let eid = id(&raw.v).unwrap_or("").to_string();
                 events.push((created, eid, seq, State { at: Some(created), origin: raw.origin, v: obj.clone(), event: Some(et) }));
             }
+            "subscription_item" => match cx.opt_ref(&raw.v, "", "subscription")? {
+                Some(sub) => extra_items.entry(sub).or_default().push((raw.origin, raw.v.clone())),
+                None => return Err(cx.err("subscription", None, "the subscription of a standalone subscription item")),
+            },
             "line_item" => {
                 check_shape(&cx, &raw.v)?;
                 match cx.opt_ref(&raw.v, "", "invoice")? {
@@ -381,7 +386,7 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
             }
         }
     }
-    for ls in extra_lines.values() {
+    for ls in extra_lines.values().chain(extra_items.values()) {
         for (o, l) in ls {
             let mut v = Vec::new();
             collect_discounts(l, &mut v);
@@ -459,8 +464,42 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
             }
         }
     }
+    for (sub, its) in &extra_items {
+        if !hist.contains_key(&("subscription".to_string(), sub.clone())) {
+            let (o, v) = &its[0];
+            let cx = Cx { files, origin: *o, obj: v };
+            return Err(cx.err("subscription", Some(&Value::String(sub.clone())), "items of a subscription present in the input (the subscription object is missing)"));
+        }
+    }
     for h in of("subscription") {
-        subscription(files, h, &failed, &mut ds, &mut report)?;
+        let last = h.last().unwrap();
+        let cx = Cx { files, origin: last.origin, obj: &last.v };
+        let sid = id(&last.v).unwrap_or("");
+        let items = nn(last.v.get("items"));
+        let more = match items {
+            Some(i) => cx.opt_bool(i, "items.", "has_more")?.unwrap_or(false),
+            None => false,
+        };
+        match extra_items.get(sid) {
+            // Complete the latest state with the separately listed items.
+            Some(its) => {
+                let mut h = h.clone();
+                let v = &mut h.last_mut().unwrap().v;
+                let mut data: Vec<Value> = v.get("items").and_then(|i| i.get("data")).and_then(Value::as_array).cloned().unwrap_or_default();
+                for (_, it) in its {
+                    match data.iter_mut().find(|x| id(x).is_some() && id(x) == id(it)) {
+                        Some(x) => *x = it.clone(),
+                        None => data.push(it.clone()),
+                    }
+                }
+                v["items"] = serde_json::json!({"object": "list", "data": data, "has_more": false});
+                subscription(files, &h, &failed, &mut ds, &mut report)?;
+            }
+            None if more => {
+                return Err(cx.err("items.has_more", items.and_then(|i| i.get("has_more")), format!("all items of the subscription: its embedded items are truncated; add the page(s) of GET /v1/subscription_items?subscription={sid}")));
+            }
+            None => subscription(files, h, &failed, &mut ds, &mut report)?,
+        }
     }
     // 6. Refunds per invoice.
     let mut charge_invoice: BTreeMap<String, String> = BTreeMap::new();
@@ -498,7 +537,10 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
     let mut refunded: BTreeMap<String, i64> = BTreeMap::new();
     for (c, a) in &charge_refunded {
         match charge_invoice.get(c) {
-            Some(inv) => *refunded.entry(inv.clone()).or_default() += a,
+            Some(inv) => {
+                let e = refunded.entry(inv.clone()).or_default();
+                *e = e.saturating_add(*a);
+            }
             None if *a != 0 => report.notes.push(format!("charge {c}: refunded {a} but its invoice is unknown")),
             None => {}
         }
@@ -515,7 +557,11 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
             continue; // the charge's amount_refunded already counts it, or it did not succeed
         }
         match charge_invoice.get(&c) {
-            Some(inv) => *refunded.entry(inv.clone()).or_default() += cx.req_i64(&s.v, "", "amount")?,
+            Some(inv) => {
+                let a = cx.req_i64(&s.v, "", "amount")?;
+                let e = refunded.entry(inv.clone()).or_default();
+                *e = e.saturating_add(a);
+            }
             None => report.notes.push(format!("refund {rid}: charge {c} is not linked to a known invoice")),
         }
     }
@@ -686,7 +732,7 @@ fn percent_milli(cx: &Cx, v: &Value, field: &str) -> R<i64> {
         return Err(bad());
     }
     let f = format!("{frac:0<3}");
-    let m = int.parse::<i64>().map_err(|_| bad())? * 1000 + f.parse::<i64>().map_err(|_| bad())?;
+    let m = int.parse::<i64>().ok().and_then(|i| i.checked_mul(1000)).and_then(|i| i.checked_add(f.parse::<i64>().ok()?)).ok_or_else(bad)?;
     if m > 100_000 {
         return Err(bad());
     }
@@ -976,7 +1022,7 @@ fn line(cx: &Cx, l: &Value, p: &str, inv: &InvoiceRecord, shape: Shape, inv_sub:
             for (i, t) in cx.arr(l, p, "tax_amounts")?.iter().enumerate() {
                 let tp = format!("{p}tax_amounts[{i}].");
                 if cx.opt_bool(t, &tp, "inclusive")?.unwrap_or(false) {
-                    tax += cx.req_i64(t, &tp, "amount")?;
+                    tax = cx.req_i64(t, &tp, "amount")?.checked_add(tax).ok_or_else(|| cx.err(&format!("{tp}amount"), t.get("amount"), "a tax amount that fits 64 bits"))?;
                 }
             }
             tax_inclusive = tax;
@@ -1012,7 +1058,7 @@ fn line(cx: &Cx, l: &Value, p: &str, inv: &InvoiceRecord, shape: Shape, inv_sub:
             for (i, t) in cx.arr(l, p, "taxes")?.iter().enumerate() {
                 let tp = format!("{p}taxes[{i}].");
                 if cx.opt_str(t, &tp, "tax_behavior")? == Some("inclusive") {
-                    tax += cx.req_i64(t, &tp, "amount")?;
+                    tax = cx.req_i64(t, &tp, "amount")?.checked_add(tax).ok_or_else(|| cx.err(&format!("{tp}amount"), t.get("amount"), "a tax amount that fits 64 bits"))?;
                 }
             }
             tax_inclusive = tax;

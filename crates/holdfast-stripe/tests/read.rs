@@ -165,7 +165,7 @@ fn an_object_whose_shape_cannot_be_told_is_an_error() {
 #[test]
 fn unknown_object_type_is_an_error() {
     let e = err(vec![json!({"object": "list", "data": [{"object": "widget", "id": "wd_1"}]})]);
-    assert_eq!(e.to_string(), "page0.json: widget wd_1: field `object`: \"widget\" — expected a known Stripe object type (customer, product, price, plan, subscription, invoice, line_item, coupon, discount, charge, refund, event; skipped: credit_note, subscription_schedule, balance_transaction, payment_intent, invoiceitem, subscription_item)");
+    assert_eq!(e.to_string(), "page0.json: widget wd_1: field `object`: \"widget\" — expected a known Stripe object type (customer, product, price, plan, subscription, invoice, line_item, coupon, discount, charge, refund, event, subscription_item; skipped: credit_note, subscription_schedule, balance_transaction, payment_intent, invoiceitem)");
     let e = err(vec![json!({"object": "event", "id": "evt_1", "type": "widget.created", "created": 1, "data": {"object": {"object": "widget", "id": "wd_2"}}})]);
     assert!(e.to_string().contains("event evt_1: field `data.object.object`: \"widget\""), "{e}");
 }
@@ -262,4 +262,18 @@ fn pauses_come_from_events() {
     let (d, r) = read_values(vec![("a.json".into(), sub(paused))]).unwrap();
     assert_eq!((d.subscriptions[0].pause_start, d.subscriptions[0].pause_end), (None, None));
     assert!(r.notes.iter().any(|n| n.contains("sub_1") && n.contains("pause")), "{:?}", r.notes);
+}
+
+#[test]
+fn truncated_subscription_items_need_their_page() {
+    let price = json!({"object": "price", "id": "price_2", "currency": "usd", "type": "recurring", "unit_amount": 700, "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"}});
+    let sub = json!({"object": "subscription", "id": "sub_1", "customer": "cus_1", "status": "active", "created": 100, "current_period_start": 100, "current_period_end": 200,
+        "items": {"object": "list", "data": [{"object": "subscription_item", "id": "si_1", "created": 100, "price": "price_1", "quantity": 1, "subscription": "sub_1"}], "has_more": true}});
+    let e = err(vec![sub.clone()]);
+    assert!(e.to_string().contains("subscription sub_1: field `items.has_more`"), "{e}");
+    let page = json!({"object": "list", "url": "/v1/subscription_items", "has_more": false, "data": [{"object": "subscription_item", "id": "si_2", "created": 150, "price": price, "quantity": 4, "subscription": "sub_1"}]});
+    let (d, _) = read_values(vec![("s.json".into(), sub), ("items.json".into(), page)]).unwrap();
+    let items: Vec<_> = d.subscription_items.iter().map(|i| (i.id.as_str(), i.plan_id.as_str(), i.quantity, i.valid_from)).collect();
+    assert_eq!(items, vec![("si_1", "price_1", 1, 100), ("si_2", "price_2", 4, 150)]);
+    assert_eq!(d.plans.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["price_2"], "prices expanded on listed items become plans");
 }
