@@ -386,8 +386,26 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
             }
         }
     }
+    // Basil lines with an expanded `pricing.price_details.price`.
+    for h in of("invoice") {
+        let s = h.last().unwrap();
+        let cx = Cx { files, origin: s.origin, obj: &s.v };
+        if let Some(a) = s.v.get("lines").and_then(|l| l.get("data")).and_then(Value::as_array) {
+            for (i, x) in a.iter().enumerate() {
+                if let Some(p @ Value::Object(_)) = x.get("pricing").and_then(|p| p.get("price_details")).and_then(|d| nn(d.get("price"))) {
+                    let (p, nick) = plan(&cx, p, &format!("lines.data[{i}].pricing.price_details.price."), &mut product_names, &mut report)?;
+                    plans.entry(p.id.clone()).or_insert((p, nick));
+                }
+            }
+        }
+    }
     for ls in extra_lines.values().chain(extra_items.values()) {
         for (o, l) in ls {
+            if let Some(p @ Value::Object(_)) = l.get("pricing").and_then(|p| p.get("price_details")).and_then(|d| nn(d.get("price"))) {
+                let cx = Cx { files, origin: *o, obj: l };
+                let (p, nick) = plan(&cx, p, "pricing.price_details.price.", &mut product_names, &mut report)?;
+                plans.entry(p.id.clone()).or_insert((p, nick));
+            }
             let mut v = Vec::new();
             collect_discounts(l, &mut v);
             for d in v {
@@ -568,6 +586,11 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
     // 7. Invoices and lines.
     let mut line_owner: BTreeMap<String, String> = BTreeMap::new();
     let plan_types: BTreeMap<String, PriceType> = ds.plans.iter().map(|p| (p.id.clone(), p.price_type)).collect();
+    // (subscription, price) → its items, for basil lines from invoice items (they do not name the item).
+    let mut sub_price_items: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for it in &ds.subscription_items {
+        sub_price_items.entry((it.subscription_id.clone(), it.plan_id.clone())).or_default().insert(it.id.clone());
+    }
     let invoice_ids: BTreeSet<String> = of("invoice").filter_map(|h| id(&h.last().unwrap().v).map(str::to_string)).collect();
     for (inv, ls) in &extra_lines {
         if !invoice_ids.contains(inv) {
@@ -632,7 +655,14 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         }
         for lid in order {
             let (lcx, p, l) = &lines[&lid];
-            let rec = line(lcx, l, p, &inv, shape, inv_sub.as_deref(), &plan_types, &mut report)?;
+            let mut rec = line(lcx, l, p, &inv, shape, inv_sub.as_deref(), &plan_types, &mut report)?;
+            if rec.item_id.is_none() && shape == Shape::Basil && rec.price_type == PriceType::Recurring {
+                if let (Some(sub), Some(plan)) = (&rec.subscription_id, &rec.plan_id) {
+                    if let Some(items) = sub_price_items.get(&(sub.clone(), plan.clone())).filter(|s| s.len() == 1) {
+                        rec.item_id = items.iter().next().cloned();
+                    }
+                }
+            }
             if let Some(other) = line_owner.insert(rec.id.clone(), inv.id.clone()) {
                 if other != inv.id {
                     return Err(lcx.err(&format!("{p}id"), l.get("id"), format!("line ids unique across invoices (also on invoice {other})")));

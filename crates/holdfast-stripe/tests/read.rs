@@ -277,3 +277,19 @@ fn truncated_subscription_items_need_their_page() {
     assert_eq!(items, vec![("si_1", "price_1", 1, 100), ("si_2", "price_2", 4, 150)]);
     assert_eq!(d.plans.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["price_2"], "prices expanded on listed items become plans");
 }
+
+#[test]
+fn basil_lines_from_invoice_items_find_their_subscription_item_by_price() {
+    let item = |price: &str| json!({"object": "subscription_item", "id": "si_1", "created": 100, "price": price, "quantity": 1, "subscription": "sub_1", "current_period_start": 100, "current_period_end": 200});
+    let sub = |price: &str| json!({"object": "subscription", "id": "sub_1", "customer": "cus_1", "status": "active", "created": 100, "items": {"data": [item(price)]}});
+    let line = |id: &str, price: &str, amount: i64| json!({"object": "line_item", "id": id, "amount": amount, "currency": "usd", "period": {"start": 150, "end": 200}, "quantity": 1,
+        "parent": {"type": "invoice_item_details", "invoice_item_details": {"invoice_item": "ii_1", "proration": true, "proration_details": {"credited_items": null}, "subscription": "sub_1"}},
+        "pricing": {"type": "price_details", "price_details": {"price": price, "product": "prod_1"}}, "taxes": [], "discount_amounts": []});
+    let inv = json!({"object": "invoice", "id": "in_1", "customer": "cus_1", "currency": "usd", "status": "paid", "created": 200, "total": 100,
+        "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_1"}}, "lines": {"data": [line("il_up", "price_gold", 125), line("il_cr", "price_bronze", -25)], "has_more": false}});
+    let ev = json!({"object": "event", "id": "evt_1", "type": "customer.subscription.updated", "created": 150, "data": {"object": sub("price_gold")}});
+    let prices: Vec<Value> = ["price_gold", "price_bronze"].iter().map(|p| json!({"object": "price", "id": p, "currency": "usd", "type": "recurring", "unit_amount": 100, "recurring": {"interval": "month"}})).collect();
+    let (d, _) = read_values(vec![("a.json".into(), json!([sub("price_bronze"), ev, inv, prices]))]).unwrap();
+    let got: Vec<_> = d.invoice_lines.iter().map(|l| (l.id.as_str(), l.item_id.as_deref(), l.prorated, l.price_type)).collect();
+    assert_eq!(got, vec![("il_up", Some("si_1"), true, PriceType::Recurring), ("il_cr", Some("si_1"), true, PriceType::Recurring)]);
+}
