@@ -148,6 +148,9 @@ fn line_shape(cx: &Cx, l: &Value, p: &str) -> R<Option<Shape>> {
 
 /// The API shape of an object whose shape matters (subscription, invoice, line item); `None` for others.
 fn shape_of(cx: &Cx, v: &Value) -> R<Option<Shape>> {
+    if v.get("deleted").and_then(Value::as_bool) == Some(true) {
+        return Ok(None); // a deletion stub
+    }
     match ty(v) {
         Some("subscription") => {
             let old = has(v, "current_period_start");
@@ -310,6 +313,23 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         let k = (ty(&s.v).unwrap_or("").to_string(), id(&s.v).unwrap_or("").to_string());
         hist.entry(k).or_default().push(s);
     }
+    // Deleted objects (`{"id", "object", "deleted": true}`): customers keep their record (flagged below); a
+    // deleted invoice (a draft) is dropped; other objects keep their last state before deletion.
+    let is_deleted = |s: &State| s.v.get("deleted").and_then(Value::as_bool) == Some(true);
+    hist.retain(|k, h| {
+        if k.0 == "customer" || !h.iter().any(is_deleted) {
+            return true;
+        }
+        if k.0 == "invoice" {
+            report.notes.push(format!("invoice {}: deleted, skipped", k.1));
+            return false;
+        }
+        h.retain(|s| !is_deleted(s));
+        if h.is_empty() {
+            report.notes.push(format!("{} {}: deleted and no earlier state, skipped", k.0, k.1));
+        }
+        !h.is_empty()
+    });
     let of = |t: &'static str| hist.iter().filter(move |(k, _)| k.0 == t).map(|(_, h)| h);
 
     let mut ds = Dataset::default();

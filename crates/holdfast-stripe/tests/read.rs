@@ -293,3 +293,15 @@ fn basil_lines_from_invoice_items_find_their_subscription_item_by_price() {
     let got: Vec<_> = d.invoice_lines.iter().map(|l| (l.id.as_str(), l.item_id.as_deref(), l.prorated, l.price_type)).collect();
     assert_eq!(got, vec![("il_up", Some("si_1"), true, PriceType::Recurring), ("il_cr", Some("si_1"), true, PriceType::Recurring)]);
 }
+
+#[test]
+fn deleted_objects() {
+    let price = json!({"object": "plan", "id": "gold", "currency": "usd", "amount": 5000, "interval": "month", "interval_count": 1, "usage_type": "licensed", "product": "prod_1"});
+    let inv = json!({"object": "invoice", "id": "in_draft", "customer": "cus_1", "currency": "usd", "status": "draft", "created": 100, "total": 100, "subscription": null});
+    let ev = |id: &str, ty: &str, at: i64, o: Value| json!({"object": "event", "id": id, "type": ty, "created": at, "data": {"object": o}});
+    let (d, r) = read_values(vec![("a.json".into(), json!([price, inv, ev("evt_1", "invoice.deleted", 300, json!({"object": "invoice", "id": "in_draft", "deleted": true})),
+        ev("evt_2", "plan.deleted", 400, json!({"object": "plan", "id": "gold", "deleted": true})), {"object": "product", "id": "prod_9", "deleted": true}]))]).unwrap();
+    assert!(d.invoices.is_empty());
+    assert_eq!(d.plans.len(), 1, "a deleted plan keeps its last state: old lines still refer to it");
+    assert!(r.notes.iter().any(|n| n.contains("in_draft")) && r.notes.iter().any(|n| n.contains("prod_9")), "{:?}", r.notes);
+}
