@@ -9,9 +9,10 @@
 //!   `/v1/invoices/{id}/lines`, or as `line_item` objects naming their `invoice`), `coupon`, `discount`,
 //!   `charge`/`refund` (refunded amounts) and `event` (its `data.object`, applied as the latest state in
 //!   `created` order). Truncated subscription items (`items.has_more`) must come as `subscription_item`
-//!   objects (they name their `subscription`). `credit_note`, `subscription_schedule`,
-//!   `balance_transaction`, `payment_intent` and `invoiceitem` objects are known but skipped (counted in
-//!   [`Report`]). Any other `object` is an error.
+//!   objects (they name their `subscription`). Billing objects the records cannot hold (`credit_note`,
+//!   `subscription_schedule`, `dispute`, `invoiceitem`, …) and Stripe objects without billing facts that a
+//!   full events export contains (`payment_method`, `checkout.session`, …) are known but skipped (counted in
+//!   [`Report`]). Any other `object` is an error (the message lists the known types).
 //! * Both API shapes are read: before 2025-03-31 (periods on the subscription, line `price`/`proration`/
 //!   `subscription_item`/`tax_amounts`, invoice `subscription`) and from 2025-03-31 "basil" on (periods on
 //!   the items, line `parent.subscription_item_details`, `pricing.price_details.price`, `taxes[]`, invoice

@@ -12,8 +12,33 @@ type R<T> = Result<T, StripeError>;
 
 /// Mapped object types.
 const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event", "subscription_item"];
-/// Known object types that are read but not mapped (the records cannot hold them).
-const SKIPPED: &[&str] = &["credit_note", "subscription_schedule", "balance_transaction", "payment_intent", "invoiceitem"];
+/// Known object types that are read but not mapped: billing facts the records cannot hold (credit notes,
+/// schedules, disputes, …) and Stripe objects without billing facts that a full events export contains.
+const SKIPPED: &[&str] = &[
+    "credit_note",
+    "subscription_schedule",
+    "balance_transaction",
+    "payment_intent",
+    "invoiceitem",
+    "invoice_payment",
+    "dispute",
+    "promotion_code",
+    "tax_rate",
+    "tax_id",
+    "customer_balance_transaction",
+    "customer_cash_balance_transaction",
+    "cash_balance",
+    "payment_method",
+    "setup_intent",
+    "mandate",
+    "source",
+    "card",
+    "bank_account",
+    "checkout.session",
+    "billing_portal.session",
+    "quote",
+    "test_helpers.test_clock",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
