@@ -717,6 +717,15 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         }
         ds.invoices.push(inv);
     }
+    let known: BTreeSet<&str> = ds.discounts.iter().map(|d| d.id.as_str()).collect();
+    let mut missing = BTreeSet::new();
+    for l in &ds.invoice_lines {
+        for d in &l.discounts {
+            if !known.contains(d.discount_id.as_str()) && missing.insert(d.discount_id.clone()) {
+                report.notes.push(format!("discount {} (line {}): no discount object with its coupon in the input; its duration is unknown (expand `discounts` or add the discount objects)", d.discount_id, l.id));
+            }
+        }
+    }
     Ok((ds, report))
 }
 

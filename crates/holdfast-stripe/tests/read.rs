@@ -127,6 +127,7 @@ fn basil_invoice_with_parent_coupons_taxes_and_a_separate_lines_page() {
     assert_eq!((welcome.duration, welcome.amount_off, welcome.currency.map(|c| c.code().to_string())), (DiscountDuration::Once, Some(500), Some("USD".into())));
     assert_eq!(d.customers[0].attributes.get("country").map(String::as_str), Some("DE"));
     assert!(report.skipped.is_empty());
+    assert!(report.notes.is_empty(), "{:?}", report.notes);
 }
 
 #[test]
