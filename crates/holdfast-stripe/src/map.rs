@@ -383,19 +383,14 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
     let mut discounts: BTreeMap<String, (Origin, Value, Option<Ts>)> = BTreeMap::new();
     let mut add_discount = |origin: Origin, d: &Value, ended: Option<Ts>| {
         if let (Some(i), true) = (id(d), d.is_object()) {
-            let e = discounts.entry(i.to_string()).or_insert((origin, d.clone(), None));
-            if ended.is_some() {
-                e.2 = ended;
-            }
+            discounts.entry(i.to_string()).or_insert((origin, d.clone(), ended));
         }
     };
     for h in of("discount") {
-        for s in h {
-            let ended = s.event.as_deref().filter(|e| e.ends_with("discount.deleted")).and(s.at);
-            add_discount(s.origin, &s.v, ended);
-        }
+        // The latest state; a `*.discount.deleted` event ends the discount then (if it has no `end`).
+        let ended = h.iter().filter(|s| s.event.as_deref().is_some_and(|e| e.ends_with("discount.deleted"))).filter_map(|s| s.at).max();
         let s = h.last().unwrap();
-        add_discount(s.origin, &s.v, None);
+        add_discount(s.origin, &s.v, ended);
     }
     // Embedded discounts and prices (subscriptions, invoices, customers).
     for t in ["subscription", "invoice", "customer"] {

@@ -307,3 +307,18 @@ fn deleted_objects() {
     assert_eq!(d.plans.len(), 1, "a deleted plan keeps its last state: old lines still refer to it");
     assert!(r.notes.iter().any(|n| n.contains("in_draft")) && r.notes.iter().any(|n| n.contains("prod_9")), "{:?}", r.notes);
 }
+
+#[test]
+fn discount_events_latest_state_and_deletion_end() {
+    let coupon = json!({"object": "coupon", "id": "co_1", "duration": "forever", "percent_off": 12.5});
+    let d = |name: &str| json!({"object": "discount", "id": "di_1", "coupon": dict_name(&coupon, name), "customer": "cus_1", "start": 100, "end": null});
+    fn dict_name(c: &Value, n: &str) -> Value {
+        let mut c = c.clone();
+        c["name"] = json!(n);
+        c
+    }
+    let ev = |id: &str, ty: &str, at: i64, o: Value| json!({"object": "event", "id": id, "type": ty, "created": at, "data": {"object": o}});
+    let (ds, _) = read_values(vec![("a.json".into(), json!([ev("evt_2", "customer.discount.deleted", 900, d("new")), ev("evt_1", "customer.discount.created", 100, d("old"))]))]).unwrap();
+    let r = &ds.discounts[0];
+    assert_eq!((r.name.as_deref(), r.percent_off_milli, r.start, r.end), (Some("new"), Some(12_500), Some(100), Some(900)));
+}
