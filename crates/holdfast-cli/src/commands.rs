@@ -79,8 +79,11 @@ pub struct CustomersArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// A directory of neutral files (customers.csv, plans.csv, …) or one file.
+    /// A directory of neutral files (customers.csv, plans.csv, …) or one file; or the word `stripe`
+    /// followed by a directory of Stripe API JSON (list pages, objects, events; both API shapes).
     pub path: PathBuf,
+    /// With `stripe`: the directory (or file) of Stripe JSON.
+    pub stripe_path: Option<PathBuf>,
 }
 
 /// Size and seed of a simulated company.
@@ -295,6 +298,15 @@ fn bar(len: u64, msg: String) -> ProgressBar {
 
 /// Imports every file under `path` in one transaction. Returns the summary text.
 pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
+    if a.path.as_os_str() == "stripe" {
+        let Some(dir) = &a.stripe_path else {
+            return Err(Failure::new(2, "usage: holdfast import stripe <dir>: the directory of Stripe JSON is missing"));
+        };
+        return import_stripe(cfg, dir);
+    }
+    if let Some(extra) = &a.stripe_path {
+        return Err(Failure::new(2, format!("unexpected argument {} (only `holdfast import stripe <dir>` takes two)", extra.display())));
+    }
     if !a.path.exists() {
         return Err(Failure::new(66, format!("{} does not exist", a.path.display())));
     }
@@ -341,6 +353,35 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
         for (table, key) in &summary.updated_keys {
             out.push_str(&format!("    {table} {key}\n"));
         }
+    }
+    eprint!("{out}");
+    Ok(out)
+}
+
+/// Imports Stripe objects: all are read and mapped first (events must be ordered), then stored in one
+/// transaction, so a bad file leaves the store unchanged.
+fn import_stripe(cfg: &Config, dir: &Path) -> Result<String, Failure> {
+    if !dir.exists() {
+        return Err(Failure::new(66, format!("{} does not exist", dir.display())));
+    }
+    let t = Instant::now();
+    let (data, report) = holdfast_stripe::read_dir_report(dir).map_err(|e| Failure::data(format!("{e}\nnothing was imported (the import is all or nothing)")))?;
+    let mut store = open_store(&cfg.db, false)?;
+    let summary = holdfast_store::import_records(&mut store, data.records()).map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
+    let mut out = format!("imported {} records from Stripe objects in {} into {} in {:.1}s\n", data.len(), dir.display(), cfg.db.display(), t.elapsed().as_secs_f64());
+    for ts in &summary.per_table {
+        if ts.inserted + ts.updated + ts.unchanged > 0 {
+            out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));
+        }
+    }
+    for (kind, n) in &report.skipped {
+        out.push_str(&format!("  skipped {n} {kind} object(s): not represented in the billing records yet\n"));
+    }
+    for note in report.notes.iter().take(20) {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    if report.notes.len() > 20 {
+        out.push_str(&format!("  … and {} more notes\n", report.notes.len() - 20));
     }
     eprint!("{out}");
     Ok(out)
@@ -469,7 +510,7 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
     generate(&GenerateArgs { out: data.clone(), sim: a.sim.clone(), file_format: "csv".into() })?;
     let mut c2 = cfg.clone();
     c2.db = db.clone();
-    import(&c2, &ImportArgs { path: data.clone() })?;
+    import(&c2, &ImportArgs { path: data.clone(), stripe_path: None })?;
     let store = open_store(&db, true)?;
     let snap = load_snapshot(&store)?;
     let run = run_engine(&snap, &s, holdfast_core::Grain::Month, &a.segment_by, as_of(&a.policy)?, None)?;

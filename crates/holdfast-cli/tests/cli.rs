@@ -143,3 +143,24 @@ fn report_and_movements_flags() {
     let pre = ok(&holdfast(d.path(), &["report", "--format", "csv", "--preset", "profitwell"]));
     assert!(pre.lines().count() > 10);
 }
+
+#[test]
+fn import_stripe_objects_gives_the_ledger_and_refuses_bad_files_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../holdfast-stripe/tests/fixtures/cm_basil");
+    let fx = fixtures.to_str().unwrap();
+    ok(&holdfast(d.path(), &["import", "stripe", fx]));
+    let csv = ok(&holdfast(d.path(), &["movements", "--format", "csv"]));
+    let kinds: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(2).unwrap()).collect();
+    assert_eq!(kinds, ["new_business", "expansion", "contraction", "churn", "reactivation"], "{csv}");
+    let again = holdfast(d.path(), &["import", "stripe", fx]);
+    ok(&again);
+    assert!(String::from_utf8_lossy(&again.stderr).contains(" 0 new"));
+    let before = ok(&holdfast(d.path(), &["status"]));
+    std::fs::write(d.path().join("bad.json"), r#"{"object":"list","data":[{"object":"widget","id":"w_1"}]}"#).unwrap();
+    let bad = holdfast(d.path(), &["import", "stripe", "bad.json"]);
+    assert_eq!(bad.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.json: widget w_1"));
+    assert_eq!(before, ok(&holdfast(d.path(), &["status"])));
+    assert_eq!(holdfast(d.path(), &["import", "stripe"]).status.code(), Some(2));
+}

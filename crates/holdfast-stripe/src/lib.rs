@@ -20,12 +20,16 @@
 //!   whose shape cannot be told, or one file mixing both shapes, is an error — a wrong guess would give
 //!   silently wrong MRR.
 //!
+//! [`webhook`] holds the logic of Stripe webhooks (signature verification, apply-once, out-of-order
+//! delivery) for the server's endpoint.
+//!
 //! Reading stops at the first error ([`StripeError`] names the file, the line when known, the object,
 //! the field, the value and what was expected). Nothing here panics on input.
 // An error ends the import, once: its size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 mod error;
 mod map;
+pub mod webhook;
 
 pub use error::StripeError;
 
