@@ -11,8 +11,8 @@ fn active(b: &mut B, sub: &str, customer: &str) {
     b.sub(sub, customer, S::Active, None, None);
 }
 
-#[test]
-fn cm_lifecycle_c3() {
+/// ChartMogul's lifecycle example [C3] as one customer's billing history.
+fn cm_lifecycle() -> B {
     let mut b = B::new();
     b.plan("gold_y", 50_000, Interval::Year, 1).plan("silver_m", 3_000, Interval::Month, 1).plan("gold_m", 5_000, Interval::Month, 1);
     b.sub("s1", "A", S::Canceled, Some("2024-12-20"), Some("2025-01-01"));
@@ -21,6 +21,12 @@ fn cm_lifecycle_c3() {
     b.line(Line::new("A", "s2", "silver_m", "2024-02-01", "2024-03-01", 6_000).quantity(2));
     active(&mut b, "s3", "A");
     b.line(Line::new("A", "s3", "gold_m", "2025-03-01", "2025-04-01", 15_000).quantity(3));
+    b
+}
+
+#[test]
+fn cm_lifecycle_c3() {
+    let b = cm_lifecycle();
     let r = b.run(&Settings::default(), "2025-03-15");
     let snap = b.snapshot();
     assert_eq!(moves(&r, &snap, "A"), vec![(NewBusiness, 16_667), (Expansion, 6_000), (Contraction, -6_000), (Churn, -16_667), (Reactivation, 15_000)]);
@@ -33,12 +39,7 @@ fn cm_lifecycle_c3() {
 
 #[test]
 fn ledger_rows_explain_their_subscriptions_and_causes() {
-    let mut b = B::new();
-    b.plan("gold_y", 50_000, Interval::Year, 1).plan("silver_m", 3_000, Interval::Month, 1).plan("gold_m", 5_000, Interval::Month, 1);
-    b.sub("s1", "A", S::Canceled, Some("2024-12-20"), Some("2025-01-01"));
-    b.line(Line::new("A", "s1", "gold_y", "2024-01-01", "2025-01-01", 200_000).quantity(4));
-    b.sub("s2", "A", S::Canceled, Some("2024-02-15"), Some("2024-02-15"));
-    b.line(Line::new("A", "s2", "silver_m", "2024-02-01", "2024-03-01", 6_000).quantity(2));
+    let b = cm_lifecycle();
     let snap = b.snapshot();
     let rows = holdfast_engine::explain(&snap, &Settings::default(), Some(t("2025-03-15")), &[snap.customers.ids.get("A").unwrap()]).unwrap();
     let got: Vec<_> = rows
@@ -52,6 +53,7 @@ fn ledger_rows_explain_their_subscriptions_and_causes() {
             (Expansion, Some(6_000), vec![("s2", "lines")]),
             (Contraction, Some(-6_000), vec![("s2", "ended")]),
             (Churn, Some(-16_667), vec![("s1", "ended")]),
+            (Reactivation, Some(15_000), vec![("s3", "lines")]),
         ]
     );
 }
