@@ -65,7 +65,7 @@ pub struct MovementsArgs {
 
 #[derive(Args, Debug)]
 pub struct CustomersArgs {
-    /// Only customers with this status: lead, active, past_due, churned.
+    /// Only customers with this status: lead, active, past_due, churned, merged.
     #[arg(long)]
     pub status: Option<String>,
     /// At most this many rows, largest MRR first (0 = all).
@@ -152,7 +152,28 @@ pub fn settings_from(cfg: &Config, p: &PolicyArgs) -> Result<Settings, Failure> 
         let (k, v) = kv.split_once('=').ok_or_else(|| Failure::new(2, format!("--set {kv:?}: expected KEY=VALUE")))?;
         s.set(k.trim(), v.trim()).map_err(Failure::config)?;
     }
+    if let Some(file) = p.merge_map.as_ref().or(cfg.merge_map_file.as_ref()) {
+        s.merge_map = read_merge_map(file)?;
+    }
     Ok(s)
+}
+
+/// Reads `from_customer_id,to_customer_id` rows.
+fn read_merge_map(file: &Path) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    let mut r = csv::Reader::from_path(file).map_err(|e| Failure::new(66, format!("merge map {}: {e}", file.display())))?;
+    let headers = r.headers().map_err(|e| Failure::data(format!("{}: {e}", file.display())))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name).ok_or_else(|| Failure::data(format!("{}:1: missing column `{name}` (expected from_customer_id,to_customer_id)", file.display())));
+    let (f, t) = (col("from_customer_id")?, col("to_customer_id")?);
+    let mut out = std::collections::BTreeMap::new();
+    for (i, row) in r.records().enumerate() {
+        let row = row.map_err(|e| Failure::data(format!("{}:{}: {e}", file.display(), i + 2)))?;
+        let (a, b) = (row.get(f).unwrap_or("").trim(), row.get(t).unwrap_or("").trim());
+        if a.is_empty() || b.is_empty() {
+            return Err(Failure::data(format!("{}:{}: both from_customer_id and to_customer_id are required", file.display(), i + 2)));
+        }
+        out.insert(a.to_string(), b.to_string());
+    }
+    Ok(out)
 }
 
 fn open_store(path: &Path, must_exist: bool) -> Result<holdfast_store::SqliteStore, Failure> {
@@ -396,7 +417,8 @@ pub fn customers(cfg: &Config, a: &CustomersArgs) -> Result<(), Failure> {
         Some("active") => Some(St::Active),
         Some("past_due") => Some(St::PastDue),
         Some("churned") => Some(St::Churned),
-        Some(x) => return Err(Failure::new(2, format!("--status {x:?}: expected lead, active, past_due or churned"))),
+        Some("merged") => Some(St::Merged),
+        Some(x) => return Err(Failure::new(2, format!("--status {x:?}: expected lead, active, past_due, churned or merged"))),
     };
     let store = open_store(&cfg.db, true)?;
     let snap = load_snapshot(&store)?;

@@ -13,13 +13,15 @@ pub struct Config {
     pub settings: Settings,
     pub grain: holdfast_core::Grain,
     pub segment_by: Vec<String>,
+    /// `[policy] merge_map_file`: CSV of explicit customer merges.
+    pub merge_map_file: Option<PathBuf>,
     /// Where the config came from, for `--help`-style diagnostics.
     pub source: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], source: None }
+        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None }
     }
 }
 
@@ -84,6 +86,10 @@ pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
                 }
                 for (k, v) in table {
                     if k == "preset" {
+                        continue;
+                    }
+                    if k == "merge_map_file" {
+                        cfg.merge_map_file = Some(toml_value_to_string(v).into());
                         continue;
                     }
                     if k == "fx_fixed_rates" {

@@ -63,6 +63,9 @@ pub struct PolicyArgs {
     /// Knowledge time (ISO-8601); default: the latest instant in the data.
     #[arg(long, value_name = "INSTANT")]
     pub as_of: Option<String>,
+    /// CSV of explicit customer merges (`from_customer_id,to_customer_id`), beside the merge rules.
+    #[arg(long, value_name = "FILE")]
+    pub merge_map: Option<PathBuf>,
 }
 
 /// An error with the exit code it deserves.

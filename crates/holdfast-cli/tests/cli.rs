@@ -164,3 +164,18 @@ fn import_stripe_objects_gives_the_ledger_and_refuses_bad_files_whole() {
     assert_eq!(before, ok(&holdfast(d.path(), &["status"])));
     assert_eq!(holdfast(d.path(), &["import", "stripe"]).status.code(), Some(2));
 }
+
+#[test]
+fn merge_map_file_merges_customers_and_names_bad_rows() {
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path(), "data", "80");
+    ok(&holdfast(d.path(), &["import", "data"]));
+    let active: Vec<String> = ok(&holdfast(d.path(), &["customers", "--status", "active", "--format", "csv", "--limit", "2"])).lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    std::fs::write(d.path().join("merges.csv"), format!("from_customer_id,to_customer_id\n{},{}\n", active[1], active[0])).unwrap();
+    let merged = ok(&holdfast(d.path(), &["customers", "--status", "merged", "--format", "csv", "--merge-map", "merges.csv"]));
+    assert!(merged.contains(&active[1]), "{merged}");
+    std::fs::write(d.path().join("bad.csv"), "from,to\na,b\n").unwrap();
+    let e = holdfast(d.path(), &["report", "--merge-map", "bad.csv"]);
+    assert_eq!(e.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("bad.csv:1: missing column `from_customer_id`"));
+}

@@ -249,6 +249,11 @@ pub struct Customers {
     pub attr_values: Interner,
     /// Per attribute key, its versions sorted by `(customer, valid_from)` after [`SnapshotBuilder::finish`].
     pub attrs: Vec<Vec<AttrVersion>>,
+    /// Keys that identify one account across records, for merging duplicates: `(customer, key)` with keys
+    /// `id:<other id>` (external ids, e.g. the id in a previous billing system) and `domain:<domain>`
+    /// (the customer's domain, else its email's), sorted and deduplicated by `finish`.
+    pub merge_keys: Vec<(u32, u32)>,
+    pub merge_key_names: Interner,
 }
 
 impl Customers {
@@ -647,6 +652,15 @@ impl SnapshotBuilder {
                 c.name[i as usize] = Some(n.as_str().into());
             }
         }
+        for ext in &r.external_ids {
+            let k = c.merge_key_names.intern(&format!("id:{}", ext.trim()));
+            c.merge_keys.push((i, k));
+        }
+        let domain = r.domain.as_deref().or_else(|| r.email.as_deref().and_then(|e| e.rsplit_once('@').map(|x| x.1)));
+        if let Some(d) = domain.map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()) {
+            let k = c.merge_key_names.intern(&format!("domain:{d}"));
+            c.merge_keys.push((i, k));
+        }
         let from = r.valid_from.unwrap_or(i64::MIN);
         for (k, v) in &r.attributes {
             let key = c.attr_keys.intern(k);
@@ -859,6 +873,28 @@ impl SnapshotBuilder {
         for v in &mut self.s.customers.attrs {
             v.sort_unstable();
         }
+        // Only keys that can join records are kept: `id:` keys, and domains shared by several records.
+        let c = &mut self.s.customers;
+        c.merge_keys.sort_unstable();
+        c.merge_keys.dedup();
+        let mut count = vec![0u32; c.merge_key_names.len()];
+        for &(_, k) in &c.merge_keys {
+            count[k as usize] += 1;
+        }
+        let mut kept = Interner::default();
+        let mut remap = vec![NONE; count.len()];
+        for (k, &n) in count.iter().enumerate() {
+            let name = c.merge_key_names.name(k as u32);
+            if n > 1 || name.starts_with("id:") {
+                remap[k] = kept.intern(name);
+            }
+        }
+        c.merge_keys.retain_mut(|(_, k)| {
+            *k = remap[*k as usize];
+            *k != NONE
+        });
+        c.merge_keys.sort_unstable();
+        c.merge_key_names = kept;
         // Invoice ids only join lines to invoices while building; the engine never needs them, and at
         // millions of invoices they are the largest string table (the store answers drill-downs).
         self.s.invoices.ids = Interner::default();

@@ -8,7 +8,7 @@ use crate::records::*;
 use crate::snapshot::*;
 use std::io::{self, Read, Write};
 
-const MAGIC: &[u8; 8] = b"HFSNAP04";
+const MAGIC: &[u8; 8] = b"HFSNAP05";
 /// Written natively; a machine of the other endianness sees a different number and rejects the file.
 const ENDIAN: u64 = 0x0102_0304_0506_0708;
 
@@ -166,6 +166,9 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
         let attrs: Vec<[i64; 3]> = list.iter().map(|a| [a.customer as i64, a.valid_from, a.value as i64]).collect();
         w.pod(&attrs)?;
     }
+    let mk: Vec<[u32; 2]> = c.merge_keys.iter().map(|&(a, b)| [a, b]).collect();
+    w.pod(&mk)?;
+    w.interner(&c.merge_key_names)?;
     let p = &snap.plans;
     w.interner(&p.ids)?;
     w.opt_names(&p.name)?;
@@ -261,6 +264,8 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     c.attrs = (0..keys)
         .map(|_| Ok(r.pod::<[i64; 3]>()?.into_iter().map(|a| AttrVersion { customer: a[0] as u32, valid_from: a[1], value: a[2] as u32 }).collect()))
         .collect::<io::Result<_>>()?;
+    c.merge_keys = r.pod::<[u32; 2]>()?.into_iter().map(|x| (x[0], x[1])).collect();
+    c.merge_key_names = r.interner()?;
     let p = &mut s.plans;
     p.ids = r.interner()?;
     p.name = r.opt_names()?;
@@ -345,6 +350,7 @@ fn validate(s: &Snapshot) -> io::Result<()> {
     let fine = same(&[nc, c.created_at.len(), c.name.len()])
         && c.attrs.iter().flatten().all(|a| (a.customer as usize) < nc && (a.value as usize) < c.attr_values.len())
         && c.attrs.iter().all(|l| l.windows(2).all(|w| w[0] <= w[1]))
+        && c.merge_keys.iter().all(|&(a, k)| (a as usize) < nc && (k as usize) < c.merge_key_names.len())
         && same(&[p.ids.len(), p.name.len(), p.currency.len(), p.amount.len(), p.price_type.len(), p.interval.len(), p.interval_count.len(), p.usage_type.len()])
         && same(&[s.discounts.ids.len(), s.discounts.duration.len(), s.discounts.percent_off_milli.len(), s.discounts.amount_off.len(), s.discounts.end.len()])
         && same(&[sb.ids.len(), sb.customer.len(), sb.status.len(), sb.created_at.len(), sb.pause_end.len(), sb.cancel_at_period_end.len()])

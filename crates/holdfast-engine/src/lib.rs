@@ -13,6 +13,7 @@
 //! sums to MRR, rates in range, import-order independence.
 pub mod kpis;
 pub mod line_mrr;
+pub mod merge;
 pub mod result;
 pub mod segment;
 pub mod settings;

@@ -47,6 +47,7 @@ policy_enum!(RenewalBasis { Logo = "logo", Revenue = "revenue" });
 policy_enum!(ArpuUnit { Customer = "customer", Seat = "seat" });
 policy_enum!(LtvFormula { ArpaOverTrailingChurn = "arpa_over_trailing_churn", ArpaOverPeriodChurn = "arpa_over_period_churn" });
 policy_enum!(SegmentHistory { Versioned = "versioned", Current = "current" });
+policy_enum!(MergeRule { ExternalId = "external_id", EmailDomain = "email_domain" });
 
 /// All engine settings. Field docs give the default (the `holdfast` preset).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,6 +115,12 @@ pub struct Settings {
     /// Only changes taking effect within this many days count for CMRR. Default none (unbounded).
     pub cmrr_horizon_days: Option<u32>,
     pub segment_history: SegmentHistory,
+    /// Rules that merge duplicate customer records into one account (spec §1). Default
+    /// `[external_id, email_domain]`; free-mail domains never merge.
+    pub merge_customers_on: Vec<MergeRule>,
+    /// Explicit merges, `customer id → id of the account it belongs to` (a mapping file; wins over rules
+    /// for the surviving id).
+    pub merge_map: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -156,6 +163,8 @@ impl Default for Settings {
             cmrr_include_trials: false,
             cmrr_horizon_days: None,
             segment_history: SegmentHistory::Versioned,
+            merge_customers_on: vec![MergeRule::ExternalId, MergeRule::EmailDomain],
+            merge_map: BTreeMap::new(),
         }
     }
 }
@@ -274,6 +283,14 @@ impl Settings {
                 "cmrr_include_trials" => self.cmrr_include_trials = boolean(value)?,
                 "cmrr_horizon_days" => self.cmrr_horizon_days = opt_u32(value)?,
                 "segment_history" => self.segment_history = value.parse()?,
+                "merge_customers_on" => {
+                    let v = value.trim().trim_start_matches('[').trim_end_matches(']');
+                    self.merge_customers_on = if matches!(v.trim(), "" | "none") {
+                        vec![]
+                    } else {
+                        v.split(',').map(|x| x.trim().trim_matches('"').parse()).collect::<Result<_, _>>()?
+                    };
+                }
                 _ => return Err("unknown setting".into()),
             }
             Ok(())

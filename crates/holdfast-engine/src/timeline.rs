@@ -125,6 +125,8 @@ pub enum CustomerStatus {
     Active,
     PastDue,
     Churned,
+    /// A duplicate record merged into another account (its history counts there).
+    Merged,
 }
 
 impl CustomerStatus {
@@ -134,6 +136,7 @@ impl CustomerStatus {
             CustomerStatus::Active => "active",
             CustomerStatus::PastDue => "past_due",
             CustomerStatus::Churned => "churned",
+            CustomerStatus::Merged => "merged",
         }
     }
 }
@@ -179,6 +182,8 @@ pub struct Ctx<'a> {
     pub as_of: Ts,
     pub fx: FxTable,
     pub fixed_rates: HashMap<Currency, Rate>,
+    /// The account each customer record belongs to after merging (itself when not merged).
+    pub canonical: Vec<u32>,
     pub subs_by_customer: Csr,
     pub lines_by_sub: Csr,
     pub items_by_sub: Csr,
@@ -341,7 +346,8 @@ impl<'a> Ctx<'a> {
             }
         }
         let n_customers = snap.customers.len();
-        let subs_by_customer = Csr::build(n_customers, snap.subscriptions.customer.iter().copied());
+        let canonical = crate::merge::canonical_customers(snap, s)?;
+        let subs_by_customer = Csr::build(n_customers, snap.subscriptions.customer.iter().map(|&c| canonical[c as usize]));
         let lines = &snap.lines;
         let lines_by_sub = Csr::build(
             snap.subscriptions.len(),
@@ -358,7 +364,7 @@ impl<'a> Ctx<'a> {
         let month_cal = Calendar::new(Grain::Month, &s.timezone)?;
         let day_cal = Calendar::new(Grain::Day, &s.timezone)?;
         let utc = s.timezone.eq_ignore_ascii_case("utc");
-        Ok(Ctx { snap, s, as_of, fx, fixed_rates, subs_by_customer, lines_by_sub, items_by_sub, month_cal, day_cal, utc })
+        Ok(Ctx { snap, s, as_of, fx, fixed_rates, canonical, subs_by_customer, lines_by_sub, items_by_sub, month_cal, day_cal, utc })
     }
 
     /// Local day of an instant: grouping never spans a local midnight, so every period boundary (all grains
@@ -436,6 +442,10 @@ pub fn process_customer(ctx: &Ctx, c: u32, sc: &mut Scratch) {
     sc.status = None;
     sc.past_due = false;
     let s = ctx.s;
+    if ctx.canonical[c as usize] != c {
+        sc.status = Some(CustomerStatus::Merged);
+        return;
+    }
     let subs = ctx.subs_by_customer.get(c);
     if subs.is_empty() {
         sc.status = Some(CustomerStatus::Lead);

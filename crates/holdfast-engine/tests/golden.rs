@@ -503,3 +503,53 @@ fn empty_denominators_are_null_and_flagged() {
     assert_eq!(x.value, None);
     assert!(r.tables[0].get("mrr", "2024-03", None).unwrap().flags.contains(&"incomplete"));
 }
+
+#[test]
+fn a_billing_migration_merged_by_external_id_is_not_churn_plus_new_business() {
+    let mut b = B::new();
+    b.plan("p", 10_000, Interval::Month, 1);
+    // the old system's record, cancelled at the migration
+    b.ds.customers.push(holdfast_core::records::CustomerRecord { id: "old_42".into(), ..Default::default() });
+    b.sub("s_old", "old_42", S::Canceled, Some("2024-03-01"), Some("2024-03-01"));
+    b.monthly("old_42", "s_old", "p", "2024-01-01", 2, 10_000);
+    // the new system's record names the old id
+    b.ds.customers.push(holdfast_core::records::CustomerRecord { id: "cus_new".into(), external_ids: vec!["old_42".into()], ..Default::default() });
+    active(&mut b, "s_new", "cus_new");
+    b.monthly("cus_new", "s_new", "p", "2024-03-01", 2, 10_000);
+    let snap = b.snapshot();
+    let r = b.run(&Settings::default(), "2024-04-15");
+    let all: Vec<_> = r.ledger.iter().map(|x| (snap.customers.ids.name(x.customer).to_string(), x.kind, x.amount)).collect();
+    // neither record has a creation time, so the survivor is the smaller id
+    assert_eq!(all, vec![("cus_new".to_string(), NewBusiness, 10_000)], "one account, one new business, no churn");
+    assert_eq!(money(&r.tables[0], "customers", "2024-03"), 1);
+    assert_eq!(r.customers[snap.customers.ids.get("old_42").unwrap() as usize].status.as_str(), "merged");
+    let mut off = Settings::default();
+    off.set("merge_customers_on", "none").unwrap();
+    let r = b.run(&off, "2024-04-15");
+    let kinds: Vec<_> = r.ledger.iter().map(|x| x.kind).collect();
+    // by customer, then time: cus_new's new business; old_42's new business and churn
+    assert_eq!(kinds, vec![NewBusiness, NewBusiness, Churn]);
+}
+
+#[test]
+fn company_domains_merge_but_free_mail_does_not_and_maps_choose_the_survivor() {
+    let mut b = B::new();
+    b.plan("p", 10_000, Interval::Month, 1);
+    for (c, email) in [("a1", "ops@acme.io"), ("a2", "finance@ACME.io"), ("g1", "x@gmail.com"), ("g2", "y@gmail.com")] {
+        b.ds.customers.push(holdfast_core::records::CustomerRecord { id: c.into(), email: Some(email.into()), ..Default::default() });
+        let s = format!("s_{c}");
+        active(&mut b, &s, c);
+        b.line(Line::new(c, &s, "p", "2024-01-01", "2024-02-01", 10_000));
+    }
+    let r = b.run(&Settings::default(), "2024-01-20");
+    assert_eq!(money(&r.tables[0], "customers", "2024-01"), 3, "acme's two records are one account; gmail users stay apart");
+    assert_eq!(money(&r.tables[0], "mrr", "2024-01"), 40_000);
+    let mut s = Settings::default();
+    s.merge_map.insert("a1".into(), "a2".into());
+    let snap = b.snapshot();
+    let r = b.run(&s, "2024-01-20");
+    assert_eq!(r.customers[snap.customers.ids.get("a1").unwrap() as usize].status.as_str(), "merged");
+    s.merge_map.insert("nobody".into(), "a2".into());
+    let e = holdfast_engine::run(&snap, &s, &Default::default()).err().unwrap().to_string();
+    assert!(e.contains("merge map: no customer \"nobody\""), "{e}");
+}
