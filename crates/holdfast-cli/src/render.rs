@@ -181,22 +181,27 @@ pub struct LedgerRow<'a> {
     pub customer: &'a str,
 }
 
+/// The columns every ledger CSV starts with.
+const LEDGER_COLUMNS: [&str; 7] = ["customer_id", "effective_at", "type", "amount", "fx_impact", "mrr_after", "currency"];
+
+fn ledger_cells(customer: &str, c: &Change, cur: Currency) -> [String; 7] {
+    [
+        customer.to_string(),
+        format_instant(c.t),
+        c.kind.as_str().to_string(),
+        cur.format_minor(c.amount),
+        cur.format_minor(c.fx),
+        cur.format_minor(c.mrr),
+        cur.to_string(),
+    ]
+}
+
 pub fn ledger_csv(rows: &[LedgerRow], cur: Currency) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(["customer_id", "effective_at", "type", "amount", "fx_impact", "mrr_after", "currency", "grouped_count", "returning"]);
+    let _ = w.write_record(LEDGER_COLUMNS.iter().chain(&["grouped_count", "returning"]));
     for r in rows {
         let c = r.change;
-        let _ = w.write_record([
-            r.customer.to_string(),
-            format_instant(c.t),
-            c.kind.as_str().to_string(),
-            cur.format_minor(c.amount),
-            cur.format_minor(c.fx),
-            cur.format_minor(c.mrr),
-            cur.to_string(),
-            c.grouped.to_string(),
-            c.returning().to_string(),
-        ]);
+        let _ = w.write_record(ledger_cells(r.customer, c, cur).iter().chain(&[c.grouped.to_string(), c.returning().to_string()]));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -412,20 +417,10 @@ pub fn explained(rows: &[holdfast_engine::timeline::ExplainedChange], snap: &hol
         }
         OutFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(["customer_id", "effective_at", "type", "amount", "fx_impact", "mrr_after", "currency", "amount_native", "subscriptions"]);
+            let _ = w.write_record(LEDGER_COLUMNS.iter().chain(&["amount_native", "subscriptions"]));
             for r in rows {
                 let c = &r.change;
-                let _ = w.write_record([
-                    snap.customers.ids.name(c.customer).to_string(),
-                    format_instant(c.t),
-                    c.kind.as_str().to_string(),
-                    cur.format_minor(c.amount),
-                    cur.format_minor(c.fx),
-                    cur.format_minor(c.mrr),
-                    cur.to_string(),
-                    native(r),
-                    detail(r),
-                ]);
+                let _ = w.write_record(ledger_cells(snap.customers.ids.name(c.customer), c, cur).iter().chain(&[native(r), detail(r)]));
             }
             String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
         }
