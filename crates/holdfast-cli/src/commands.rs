@@ -252,7 +252,6 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
     let s = settings_from(cfg, &a.policy)?;
     let store = open_store(&cfg.db, true)?;
     let snap = load_snapshot(&store)?;
-    let run = run_engine(&snap, &s, holdfast_core::Grain::Month, &[], as_of(&a.policy)?, None)?;
     let kinds: Vec<Kind> = a.kind.iter().map(|k| Kind::parse(k).ok_or_else(|| Failure::new(2, format!("--type {k:?}: expected new_business, expansion, contraction, churn, reactivation or fx_only")))).collect::<Result<_, _>>()?;
     let customers: Vec<u32> = a
         .customer
@@ -263,25 +262,28 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
         Some(p) => Some(period_range(&Calendar::new(holdfast_core::Grain::Month, &s.timezone).map_err(Failure::config)?, p)?),
         None => None,
     };
-    if a.explain {
+    let keep = |x: &holdfast_engine::timeline::Change| {
+        (if kinds.is_empty() { a.include_fx || x.kind != Kind::FxOnly } else { kinds.contains(&x.kind) }) && window.map(|(f, t)| x.t >= f && x.t < t).unwrap_or(true)
+    };
+    // Named customers are run on their own (the same code path as the full ledger), not the whole book.
+    let explained = if customers.is_empty() {
+        None
+    } else {
         let rows = holdfast_engine::explain(&snap, &s, as_of(&a.policy)?, &customers).map_err(Failure::config)?;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .filter(|x| if kinds.is_empty() { a.include_fx || x.change.kind != Kind::FxOnly } else { kinds.contains(&x.change.kind) })
-            .filter(|x| window.map(|(f, t)| x.change.t >= f && x.change.t < t).unwrap_or(true))
-            .collect();
-        let text = render::explained(&rows, &snap, s.reporting_currency, a.format);
-        print!("{text}");
+        Some(rows.into_iter().filter(|x| keep(&x.change)).collect::<Vec<_>>())
+    };
+    if a.explain {
+        print!("{}", render::explained(explained.as_deref().unwrap_or_default(), &snap, s.reporting_currency, a.format));
         return Ok(());
     }
-    let rows: Vec<LedgerRow> = run
-        .ledger
-        .iter()
-        .filter(|x| customers.is_empty() || customers.contains(&x.customer))
-        .filter(|x| if kinds.is_empty() { a.include_fx || x.kind != Kind::FxOnly } else { kinds.contains(&x.kind) })
-        .filter(|x| window.map(|(f, t)| x.t >= f && x.t < t).unwrap_or(true))
-        .map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) })
-        .collect();
+    let run;
+    let rows: Vec<LedgerRow> = match &explained {
+        Some(rows) => rows.iter().map(|x| LedgerRow { change: &x.change, customer: snap.customers.ids.name(x.change.customer) }).collect(),
+        None => {
+            run = run_engine(&snap, &s, holdfast_core::Grain::Month, &[], as_of(&a.policy)?, None)?;
+            run.ledger.iter().filter(|x| keep(x)).map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) }).collect()
+        }
+    };
     let cur = s.reporting_currency;
     let text = match a.format {
         OutFormat::Table => render::ledger_human(&rows, cur),
@@ -388,8 +390,9 @@ fn import_stripe(cfg: &Config, dir: &Path) -> Result<String, Failure> {
     let t = Instant::now();
     let (data, report) = holdfast_stripe::read_dir_report(dir).map_err(|e| Failure::data(format!("{e}\nnothing was imported (the import is all or nothing)")))?;
     let mut store = open_store(&cfg.db, false)?;
-    let summary = holdfast_store::import_records(&mut store, data.records()).map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
-    let mut out = format!("imported {} records from Stripe objects in {} into {} in {:.1}s\n", data.len(), dir.display(), cfg.db.display(), t.elapsed().as_secs_f64());
+    let n = data.len();
+    let summary = holdfast_store::import_records(&mut store, data.into_records()).map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
+    let mut out = format!("imported {n} records from Stripe objects in {} into {} in {:.1}s\n", dir.display(), cfg.db.display(), t.elapsed().as_secs_f64());
     for ts in &summary.per_table {
         if ts.inserted + ts.updated + ts.unchanged > 0 {
             out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));

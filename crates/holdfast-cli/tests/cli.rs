@@ -133,6 +133,13 @@ fn report_and_movements_flags() {
     assert!(rows.iter().all(|r| r["period"].as_str().unwrap().contains("-Q")));
     let csv = ok(&holdfast(d.path(), &["movements", "--format", "csv", "--type", "churn"]));
     assert!(csv.lines().skip(1).all(|l| l.contains(",churn,")), "{csv}");
+    // a named customer's rows (computed for that customer alone) are exactly its rows of the whole ledger
+    let all = ok(&holdfast(d.path(), &["movements", "--format", "csv", "--include-fx"]));
+    let who = all.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    let mine = ok(&holdfast(d.path(), &["movements", "--format", "csv", "--include-fx", "--customer", &who]));
+    let expected: Vec<&str> = all.lines().skip(1).filter(|l| l.starts_with(&format!("{who},"))).collect();
+    assert_eq!(mine.lines().skip(1).collect::<Vec<_>>(), expected);
+    assert!(!expected.is_empty());
     let e = holdfast(d.path(), &["report", "--grain", "fortnight"]);
     assert_eq!(e.status.code(), Some(2));
     let e = holdfast(d.path(), &["report", "--set", "zero_mrr_policy=maybe"]);

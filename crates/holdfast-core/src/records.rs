@@ -265,6 +265,20 @@ impl Dataset {
             .chain(self.invoice_lines.iter().cloned().map(Record::InvoiceLine))
     }
 
+    /// Every record, moved out, in the order of [`Dataset::records`].
+    pub fn into_records(self) -> impl Iterator<Item = Record> {
+        self.customers
+            .into_iter()
+            .map(Record::Customer)
+            .chain(self.plans.into_iter().map(Record::Plan))
+            .chain(self.discounts.into_iter().map(Record::Discount))
+            .chain(self.fx_rates.into_iter().map(Record::FxRate))
+            .chain(self.subscriptions.into_iter().map(Record::Subscription))
+            .chain(self.subscription_items.into_iter().map(Record::SubscriptionItem))
+            .chain(self.invoices.into_iter().map(Record::Invoice))
+            .chain(self.invoice_lines.into_iter().map(Record::InvoiceLine))
+    }
+
     pub fn push(&mut self, r: Record) {
         match r {
             Record::Customer(x) => self.customers.push(x),

@@ -388,6 +388,17 @@ impl Invoices {
     pub fn len(&self) -> usize {
         self.customer.len()
     }
+    /// The distinct currencies invoiced, sorted (a handful: a linear check per invoice beats sorting them).
+    pub fn currencies(&self) -> Vec<Currency> {
+        let mut out: Vec<Currency> = Vec::new();
+        for &c in &self.currency {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
     #[inline]
     fn payment(&self, i: usize) -> (i64, i64) {
         if self.flags[i] & INVOICE_PAYMENT_EXCEPTION != 0 {

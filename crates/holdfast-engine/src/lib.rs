@@ -156,14 +156,15 @@ pub fn run(snap: &Snapshot, settings: &Settings, spec: &RunSpec) -> Result<Run, 
     let as_of = spec.as_of.or_else(|| data_as_of(snap)).unwrap_or(0);
     let ctx = Ctx::new(snap, settings, as_of).map_err(cfg)?;
     let cal = Calendar::new(spec.grain, &settings.timezone).map_err(cfg)?;
-    let from = spec.from.or_else(|| data_start(snap)).unwrap_or(as_of).min(as_of);
+    let first_service = data_start(snap);
+    let from = spec.from.or(first_service).unwrap_or(as_of).min(as_of);
     let to = spec.to.unwrap_or(as_of).max(from);
     let periods = cal.periods(from, to + 1);
     let month_cal = Calendar::new(Grain::Month, &settings.timezone).map_err(cfg)?;
     // LTV needs the monthly churn of the 6 months before each period: for the month grain the main
     // aggregation simply starts 6 months earlier; other grains get a second, monthly aggregation.
     let months = month_cal.periods(month_start_minus(&month_cal, from, 6), to + 1);
-    let seg_first = months.first().map(|m| m.start).unwrap_or(from).min(data_start(snap).unwrap_or(from));
+    let seg_first = months.first().map(|m| m.start).unwrap_or(from).min(first_service.unwrap_or(from));
     let monthly_grain = spec.grain == Grain::Month;
     let mut names: Vec<Option<String>> = vec![None];
     let mut segs: Vec<Option<SegmentBy>> = vec![None];

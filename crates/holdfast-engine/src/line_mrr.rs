@@ -67,6 +67,15 @@ impl LineDiscounts {
             DiscountDuration::Forever => self.forever += amount,
         }
     }
+    /// The part of what `policy` subtracts that will run out (once and repeating discounts).
+    pub fn temporary(&self, policy: DiscountPolicy) -> i64 {
+        match policy {
+            DiscountPolicy::Net => self.once + self.repeating,
+            DiscountPolicy::RecurringOnly => self.repeating,
+            DiscountPolicy::ForeverOnly | DiscountPolicy::ListPrice => 0,
+        }
+    }
+
     /// The discounts that `policy` subtracts.
     pub fn applied(&self, policy: DiscountPolicy) -> i64 {
         match policy {

@@ -80,9 +80,7 @@ impl Segmenter {
             }
             SegmentBy::BillingInterval => labels.extend(["day", "week", "month", "year"].map(String::from)),
             SegmentBy::Currency => {
-                currencies = snap.invoices.currency.clone();
-                currencies.sort_unstable();
-                currencies.dedup();
+                currencies = snap.invoices.currencies();
                 labels.extend(currencies.iter().map(|c| c.to_string()));
             }
             SegmentBy::MrrBand => labels.extend(MRR_BANDS.iter().map(|b| b.1.to_string())),

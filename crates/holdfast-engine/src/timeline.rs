@@ -321,13 +321,7 @@ impl<'a> Ctx<'a> {
             fixed_rates.insert(cur, Rate::parse(r).map_err(|e| format!("fx_fixed_rates.{c}: {e}"))?);
         }
         // Every currency billed must convert into the reporting currency, or MRR would be silently wrong.
-        let mut currencies: Vec<Currency> = Vec::new();
-        for &c in &snap.invoices.currency {
-            if !currencies.contains(&c) {
-                currencies.push(c);
-            }
-        }
-        for c in currencies {
+        for c in snap.invoices.currencies() {
             if c == s.reporting_currency {
                 continue;
             }
@@ -479,7 +473,7 @@ pub fn process_customer(ctx: &Ctx, c: u32, sc: &mut Scratch) {
         }
     }
     derive_terms_and_commitments(ctx, sc);
-    sc.status = Some(current_status(ctx, c, sc));
+    sc.status = Some(current_status(sc));
 }
 
 fn interval_rank(i: Interval) -> u8 {
@@ -620,7 +614,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             let facts = LineFacts { amount, tax_inclusive: lines.tax_inclusive(l), a, b, prorated, interval };
             let native = line_mrr(&facts, disc.applied(s.discount_policy), s);
             // CMRR: discounts that will run out (once, repeating) do not commit future revenue.
-            let temporary = disc.applied(s.discount_policy) - disc.applied(DiscountPolicy::ForeverOnly).min(disc.applied(s.discount_policy));
+            let temporary = disc.temporary(s.discount_policy);
             let addback = if temporary != 0 { line_mrr(&facts, disc.applied(s.discount_policy) - temporary, s) - native } else { 0 };
             let rep = ctx.to_reporting(native, cur, a);
             let addback = ctx.to_reporting(addback, cur, a);
@@ -733,12 +727,13 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
     let ended_status = matches!(status, Some(SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired));
     let billing_end: Option<Ts> = match status {
         None => Some(last_b),
-        Some(_) if use_items => known(subs.ended_at[si].get()).or(if ended_status { Some(known(subs.canceled_at[si].get()).unwrap_or(last_b)) } else { None }),
-        Some(_) => known(subs.ended_at[si].get()).or(if ended_status { Some(known(subs.canceled_at[si].get()).unwrap_or(last_b)) } else { None }),
+        Some(_) => known(subs.ended_at[si].get()).or_else(|| ended_status.then(|| known(subs.canceled_at[si].get()).unwrap_or(last_b))),
     };
     let end = match s.churn_recognition {
         ChurnRecognition::BillingSystem => billing_end,
-        ChurnRecognition::ServicePeriodEnd => billing_end.map(|_| if use_items { billing_end.unwrap() } else { last_b }),
+        // item versions have no paid periods: their end is the billing system's
+        ChurnRecognition::ServicePeriodEnd if use_items => billing_end,
+        ChurnRecognition::ServicePeriodEnd => billing_end.map(|_| last_b),
         ChurnRecognition::Scheduled => {
             let requested = known(subs.canceled_at[si].get());
             match requested {
@@ -1126,7 +1121,6 @@ fn classify(ctx: &Ctx, c: u32, sc: &mut Scratch) {
             prev.cur = [(None, 0, 0); 4];
         }
     }
-    let _ = c;
 }
 
 /// Movement between two customer states per spec §2.4: per currency `(M1 − M0)·ρ1`, or `−R0` when the
@@ -1241,14 +1235,13 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
     }
 }
 
-fn current_status(ctx: &Ctx, c: u32, sc: &Scratch) -> CustomerStatus {
+fn current_status(sc: &Scratch) -> CustomerStatus {
     let last = sc.changes.last();
     let active = last.map(|x| x.active()).unwrap_or(false);
     if !active {
         return if sc.changes.iter().any(|x| x.kind == Kind::NewBusiness) { CustomerStatus::Churned } else { CustomerStatus::Lead };
     }
     // past due: an unpaid, issued invoice of an active subscription past its due date
-    let _ = (ctx, c);
     if sc.past_due {
         return CustomerStatus::PastDue;
     }
