@@ -300,6 +300,12 @@ pub struct Discounts {
     pub percent_off_milli: Vec<Option<i64>>,
     pub amount_off: Vec<Option<i64>>,
     pub end: Vec<OptTs>,
+    /// When the discount began to apply (subscription-state MRR applies it from then).
+    pub start: Vec<OptTs>,
+    /// The subscription it is attached to, else `NONE`.
+    pub subscription: Vec<u32>,
+    /// The customer it is attached to, else `NONE` (with `subscription = NONE`: all their subscriptions).
+    pub customer: Vec<u32>,
 }
 
 /// Subscriptions, including implicit ones that only lines refer to (their `status` is `None`: the source
@@ -598,6 +604,8 @@ pub struct SnapshotBuilder {
     s: Snapshot,
     scratch: String,
     hints: Hints,
+    /// (discount, subscription id) pairs to resolve once subscriptions are known.
+    discount_subs: Vec<(u32, String)>,
 }
 
 /// Last ids looked up per table (see [`Interner::get_near`]).
@@ -708,6 +716,13 @@ impl SnapshotBuilder {
         d.percent_off_milli.push(r.percent_off_milli);
         d.amount_off.push(r.amount_off);
         d.end.push(r.end.into());
+        d.start.push(r.start.into());
+        d.customer.push(r.customer_id.as_deref().and_then(|c| self.s.customers.ids.get(c)).unwrap_or(NONE));
+        d.subscription.push(NONE);
+        if let Some(sub) = &r.subscription_id {
+            // Subscriptions are fed after discounts: resolved in `finish`.
+            self.discount_subs.push((i as u32, sub.clone()));
+        }
     }
 
     fn discount_idx(&mut self, id: &str) -> u32 {
@@ -719,6 +734,9 @@ impl SnapshotBuilder {
             d.percent_off_milli.push(None);
             d.amount_off.push(None);
             d.end.push(OptTs::NONE);
+            d.start.push(OptTs::NONE);
+            d.subscription.push(NONE);
+            d.customer.push(NONE);
         }
         i
     }
@@ -881,6 +899,9 @@ impl SnapshotBuilder {
     }
 
     pub fn finish(mut self) -> Snapshot {
+        for (d, sub) in std::mem::take(&mut self.discount_subs) {
+            self.s.discounts.subscription[d as usize] = self.s.subscriptions.ids.get(&sub).unwrap_or(NONE);
+        }
         for v in &mut self.s.customers.attrs {
             v.sort_unstable();
         }

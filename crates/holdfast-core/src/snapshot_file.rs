@@ -8,7 +8,7 @@ use crate::records::*;
 use crate::snapshot::*;
 use std::io::{self, Read, Write};
 
-const MAGIC: &[u8; 8] = b"HFSNAP05";
+const MAGIC: &[u8; 8] = b"HFSNAP06";
 /// Written natively; a machine of the other endianness sees a different number and rejects the file.
 const ENDIAN: u64 = 0x0102_0304_0506_0708;
 
@@ -184,6 +184,9 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     w.opt_i64(&d.percent_off_milli)?;
     w.opt_i64(&d.amount_off)?;
     w.opt_ts(&d.end)?;
+    w.opt_ts(&d.start)?;
+    w.pod(&d.subscription)?;
+    w.pod(&d.customer)?;
     let s = &snap.subscriptions;
     w.interner(&s.ids)?;
     w.pod(&s.customer)?;
@@ -281,6 +284,9 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     d.percent_off_milli = r.opt_i64()?;
     d.amount_off = r.opt_i64()?;
     d.end = r.opt_ts()?;
+    d.start = r.opt_ts()?;
+    d.subscription = r.pod()?;
+    d.customer = r.pod()?;
     let sb = &mut s.subscriptions;
     sb.ids = r.interner()?;
     sb.customer = r.pod()?;
@@ -352,7 +358,9 @@ fn validate(s: &Snapshot) -> io::Result<()> {
         && c.attrs.iter().all(|l| l.windows(2).all(|w| w[0] <= w[1]))
         && c.merge_keys.iter().all(|&(a, k)| (a as usize) < nc && (k as usize) < c.merge_key_names.len())
         && same(&[p.ids.len(), p.name.len(), p.currency.len(), p.amount.len(), p.price_type.len(), p.interval.len(), p.interval_count.len(), p.usage_type.len()])
-        && same(&[s.discounts.ids.len(), s.discounts.duration.len(), s.discounts.percent_off_milli.len(), s.discounts.amount_off.len(), s.discounts.end.len()])
+        && same(&[s.discounts.ids.len(), s.discounts.duration.len(), s.discounts.percent_off_milli.len(), s.discounts.amount_off.len(), s.discounts.end.len(), s.discounts.start.len(), s.discounts.subscription.len(), s.discounts.customer.len()])
+        && s.discounts.subscription.iter().all(|&x| x == NONE || (x as usize) < s.subscriptions.ids.len())
+        && s.discounts.customer.iter().all(|&x| x == NONE || (x as usize) < s.customers.ids.len())
         && same(&[sb.ids.len(), sb.customer.len(), sb.status.len(), sb.created_at.len(), sb.pause_end.len(), sb.cancel_at_period_end.len()])
         && ok_ref(&sb.customer, nc)
         && same(&[it.subscription.len(), it.item.len(), it.plan.len(), it.quantity.len(), it.valid_from.len(), it.valid_to.len()])

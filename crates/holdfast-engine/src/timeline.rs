@@ -187,6 +187,10 @@ pub struct Ctx<'a> {
     pub subs_by_customer: Csr,
     pub lines_by_sub: Csr,
     pub items_by_sub: Csr,
+    /// Discounts attached to each subscription, and to each customer without a subscription (for
+    /// subscription-state MRR, where no invoice line carries the discount).
+    pub discounts_by_sub: Csr,
+    pub discounts_by_customer: Csr,
     pub month_cal: Calendar,
     pub day_cal: Calendar,
     utc: bool,
@@ -206,6 +210,8 @@ pub struct Scratch {
     active_lines: Vec<usize>,
     cust: Vec<CustPoint>,
     invoices_seen: Vec<u32>,
+    /// Split points of a subscription-state item version.
+    cuts: Vec<Ts>,
     ptr: Vec<usize>,
     /// (subscription, due, cancelled) term ends, resolved into renewals once all subscriptions are built
     terms: Vec<(u32, Ts, bool)>,
@@ -355,10 +361,13 @@ impl<'a> Ctx<'a> {
             }),
         );
         let items_by_sub = Csr::build(snap.subscriptions.len(), snap.items.subscription.iter().copied());
+        let d = &snap.discounts;
+        let discounts_by_sub = Csr::build(snap.subscriptions.len(), d.subscription.iter().copied());
+        let discounts_by_customer = Csr::build(n_customers, d.customer.iter().zip(&d.subscription).map(|(&c, &s)| if s == NONE { c } else { NONE }));
         let month_cal = Calendar::new(Grain::Month, &s.timezone)?;
         let day_cal = Calendar::new(Grain::Day, &s.timezone)?;
         let utc = s.timezone.eq_ignore_ascii_case("utc");
-        Ok(Ctx { snap, s, as_of, fx, fixed_rates, canonical, subs_by_customer, lines_by_sub, items_by_sub, month_cal, day_cal, utc })
+        Ok(Ctx { snap, s, as_of, fx, fixed_rates, canonical, subs_by_customer, lines_by_sub, items_by_sub, discounts_by_sub, discounts_by_customer, month_cal, day_cal, utc })
     }
 
     /// Local day of an instant: grouping never spans a local midnight, so every period boundary (all grains
@@ -499,6 +508,19 @@ fn establishment(ctx: &Ctx, c: u32) -> Ts {
     established
 }
 
+/// When a discount applies to a subscription-state item: from its start (else always) to its end; a `once`
+/// discount without an end covers one billing period of the item's price; an unknown end is open.
+fn discount_window(snap: &Snapshot, d: u32, (interval, count): (Interval, u32)) -> (Ts, Ts) {
+    let di = d as usize;
+    let start = snap.discounts.start[di].get();
+    let end = match (snap.discounts.end[di].get(), snap.discounts.duration[di], start) {
+        (Some(e), _, _) => e,
+        (None, DiscountDuration::Once, Some(st)) => crate::line_mrr::add_interval(st, interval, count as i64),
+        _ => Ts::MAX,
+    };
+    (start.unwrap_or(Ts::MIN), end)
+}
+
 fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>, sc: &mut Scratch) {
     let snap = ctx.snap;
     let s = ctx.s;
@@ -532,31 +554,59 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             }
             let cur = snap.plans.currency[p];
             currency = Some(cur);
-            let facts = LineFacts {
-                amount: snap.plans.amount[p].saturating_mul(it.quantity[iv]),
-                tax_inclusive: 0,
-                a,
-                b,
-                prorated: false,
-                interval: Some((interval, snap.plans.interval_count[p])),
-            };
-            let native = line_mrr(&facts, 0, s);
-            let rep = ctx.to_reporting(native, cur, a);
-            sc.lines.push(WLine {
-                a,
-                b,
-                issued: a,
-                native,
-                rep,
-                addback: 0,
-                addback_effect: b,
-                seats: it.quantity[iv],
-                plan,
-                item: it.item[iv],
-                invoice: NONE,
-                prorated: false,
-                interval: Some(interval),
-            });
+            let amount = snap.plans.amount[p].saturating_mul(it.quantity[iv]);
+            let iv_count = (interval, snap.plans.interval_count[p]);
+            // The subscription's (or customer's) discounts split the version where they start and end.
+            sc.cuts.clear();
+            sc.cuts.extend([a, b]);
+            let discounts = ctx.discounts_by_sub.get(sub).iter().chain(ctx.discounts_by_customer.get(subs.customer[si]));
+            for &d in discounts.clone() {
+                let (ds, de) = discount_window(snap, d, iv_count);
+                sc.cuts.extend([ds, de].into_iter().filter(|&x| x > a && x < b));
+            }
+            sc.cuts.sort_unstable();
+            sc.cuts.dedup();
+            for w in 0..sc.cuts.len() - 1 {
+                let (a, b) = (sc.cuts[w], sc.cuts[w + 1]);
+                let mut disc = LineDiscounts::default();
+                for &d in discounts.clone() {
+                    let (ds, de) = discount_window(snap, d, iv_count);
+                    if ds <= a && a < de {
+                        let di = d as usize;
+                        let off = match (snap.discounts.percent_off_milli[di], snap.discounts.amount_off[di]) {
+                            (Some(pm), _) => holdfast_core::money::div_round(amount as i128 * pm as i128, 100_000, s.rounding) as i64,
+                            (None, Some(off)) => off.min(amount),
+                            (None, None) => 0,
+                        };
+                        disc.add(snap.discounts.duration[di], off);
+                        if snap.discounts.duration[di] != DiscountDuration::Forever && de != Ts::MAX {
+                            disc.temp_end = Some(disc.temp_end.map_or(de, |e: Ts| e.min(de)));
+                        }
+                    }
+                }
+                let facts = LineFacts { amount, tax_inclusive: 0, a, b, prorated: false, interval: Some(iv_count) };
+                let applied = disc.applied(s.discount_policy).min(amount);
+                let native = line_mrr(&facts, applied, s);
+                let temporary = disc.temporary(s.discount_policy);
+                let addback = if temporary != 0 { line_mrr(&facts, applied - temporary.min(applied), s) - native } else { 0 };
+                let rep = ctx.to_reporting(native, cur, a);
+                let addback = ctx.to_reporting(addback, cur, a);
+                sc.lines.push(WLine {
+                    a,
+                    b,
+                    issued: a,
+                    native,
+                    rep,
+                    addback,
+                    addback_effect: disc.temp_end.unwrap_or(b),
+                    seats: it.quantity[iv],
+                    plan,
+                    item: it.item[iv],
+                    invoice: NONE,
+                    prorated: false,
+                    interval: Some(interval),
+                });
+            }
         }
     } else {
         let inv = &snap.invoices;

@@ -872,6 +872,12 @@ fn customer(cx: &Cx, v: &Value) -> R<CustomerRecord> {
         let Some(m) = m.as_object() else {
             return Err(cx.err("metadata", Some(m), "an object"));
         };
+        // The account's ids elsewhere (a previous billing system, a duplicate Stripe customer) for merging.
+        for k in ["external_id", "external_ids"] {
+            if let Some(x) = m.get(k).and_then(Value::as_str) {
+                c.external_ids.extend(x.split(['|', ',']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+            }
+        }
         for (k, x) in m {
             let s = match x {
                 Value::String(s) => s.clone(),
@@ -1062,7 +1068,13 @@ fn invoice(cx: &Cx, v: &Value, refunded: i64) -> R<InvoiceRecord> {
         currency: cx.req_currency(v, "", "currency")?,
         status: cx.parse(v, "", "status")?.ok_or_else(|| cx.err("status", None, format!("one of {}", InvoiceStatus::expected())))?,
         issued_at,
-        due_at: cx.opt_ts(v, "", "due_date")?,
+        due_at: match cx.opt_ts(v, "", "due_date")? {
+            Some(d) => Some(d),
+            // Charged automatically: due when finalised (Stripe attempts the charge then; a failure makes the
+            // subscription past due). Sent invoices without a due date have none.
+            None if cx.opt_str(v, "", "collection_method")? != Some("send_invoice") => Some(issued_at),
+            None => None,
+        },
         paid_at: tr("paid_at")?,
         total: cx.req_i64(v, "", "total")?,
         amount_paid,
