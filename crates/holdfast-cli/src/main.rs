@@ -6,6 +6,7 @@
 mod bench;
 mod commands;
 mod config;
+mod reconcile;
 mod render;
 
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +50,11 @@ pub enum Command {
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
     Bench(bench::BenchArgs),
+    /// Compare Holdfast's per-customer monthly MRR with another system's export, each difference with its reason.
+    Reconcile {
+        #[command(subcommand)]
+        source: reconcile::ReconcileSource,
+    },
 }
 
 /// Engine settings flags shared by report, movements and demo.

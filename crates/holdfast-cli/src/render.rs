@@ -47,7 +47,7 @@ fn group_thousands(s: &str) -> String {
     format!("{sign}{out}{}", frac.map(|f| format!(".{f}")).unwrap_or_default())
 }
 
-fn table() -> comfy_table::Table {
+pub fn table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);

@@ -29,6 +29,7 @@
 #![allow(clippy::result_large_err)]
 mod error;
 mod map;
+pub mod mrr_export;
 pub mod webhook;
 
 pub use error::StripeError;

@@ -524,3 +524,51 @@ fn company_scale_mrr_and_customer_churn() {
     assert_eq!(churn.denominator.map(|v| v.as_f64()), Some(150.0));
     assert_eq!(churn.value.map(|v| v.as_f64()), Some(0.10));
 }
+
+/// `holdfast reconcile stripe`: each difference between Holdfast's month-end MRR and Stripe's export gets
+/// its reason — rounding, the setting whose Stripe value removes it, missing data, or unexplained.
+#[test]
+fn reconciliation_names_the_reason_of_each_difference() {
+    use holdfast_engine::reconcile::{reconcile, ExternalMrr, Reason};
+    use holdfast_engine::settings::Preset;
+    let mut a = Account::default();
+    a.price("pro", 10_000, "usd", "month", 1);
+    // cus_ok: the same in both.
+    a.customer("cus_ok", "a@ok.example", json!({}));
+    a.subscription("sub_ok", "cus_ok", &[("si_ok", "pro", 1)], "2024-01-01", json!({}));
+    a.monthly("cus_ok", "sub_ok", "pro", 1, 10_000, &MONTHS_2024[..4]);
+    // cus_unpaid: first invoice issued, never paid — Stripe counts it (issued), Holdfast waits for payment.
+    a.customer("cus_unpaid", "a@unpaid.example", json!({}));
+    a.subscription("sub_unpaid", "cus_unpaid", &[("si_u", "pro", 1)], "2024-02-01", json!({}));
+    a.invoice("cus_unpaid", Some("sub_unpaid"), "usd", "2024-02-01", None, &[line("pro", 1, 10_000, "2024-02-01", "2024-03-01")], json!({}));
+    // cus_custom: invoiced 90 on a 100 price — Stripe's subscription-state MRR says 100.
+    a.customer("cus_custom", "a@custom.example", json!({}));
+    a.subscription("sub_custom", "cus_custom", &[("si_c", "pro", 1)], "2024-01-01", json!({}));
+    a.monthly("cus_custom", "sub_custom", "pro", 1, 9_000, &MONTHS_2024[..4]);
+    let (snap, _) = a.run("2024-03-15", Settings::default());
+    let x = |c: &str, m: &str, v: i64| ExternalMrr { customer: c.into(), month: m.into(), mrr: v };
+    let export = vec![
+        x("cus_ok", "2024-01", 10_000),
+        x("cus_ok", "2024-02", 10_001), // rounding
+        x("cus_unpaid", "2024-02", 10_000),
+        x("cus_custom", "2024-02", 10_000),
+        x("cus_ghost", "2024-02", 5_000), // never imported
+    ];
+    let stripe = Settings::preset(Preset::Stripe);
+    let r = reconcile(&snap, &Settings::default(), &stripe, t("2024-03-15"), &export).unwrap();
+    let got: Vec<(String, String, i64, Reason, Vec<String>)> = r.differences.iter().map(|d| (d.customer.clone(), d.month.clone(), d.difference, d.reason.clone(), d.settings.clone())).collect();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        vec![
+            ("cus_custom".into(), "2024-01".into(), 9_000, Reason::MissingData, s(&[])),
+            ("cus_custom".into(), "2024-02".into(), -1_000, Reason::Policy, s(&["mrr_source"])),
+            ("cus_ghost".into(), "2024-02".into(), -5_000, Reason::MissingData, s(&[])),
+            ("cus_ok".into(), "2024-02".into(), -1, Reason::Rounding, s(&[])),
+            ("cus_unpaid".into(), "2024-02".into(), -10_000, Reason::Policy, s(&["mrr_source", "new_customer_on"])),
+        ]
+    );
+    let feb = r.months.iter().find(|m| m.month == "2024-02").unwrap();
+    assert_eq!((feb.external, feb.holdfast), (35_001, 19_000));
+    assert_eq!(feb.by_reason.values().sum::<i64>(), feb.holdfast - feb.external, "reasons add up to the month's difference");
+}
