@@ -923,9 +923,17 @@ fn supersede(lines: &mut [WLine]) {
         // [i, j) = one item; base lines first (prorated=false sorts first)
         let base_end = (i..j).find(|&k| lines[k].prorated).unwrap_or(j);
         for x in i..base_end {
+            // Credits (negative non-prorated lines, kept only with `credits_reduce_mrr`) add to what they
+            // credit; they neither supersede nor are superseded.
+            if lines[x].native < 0 {
+                continue;
+            }
             for y in x + 1..base_end {
                 if lines[y].a >= lines[x].b {
                     break;
+                }
+                if lines[y].native < 0 {
+                    continue;
                 }
                 let (ox, oy) = (lines[y].a.max(lines[x].a), lines[x].b.min(lines[y].b));
                 if ox >= oy {

@@ -7,9 +7,10 @@
 //! * Objects: `customer`, `product`, `price` and legacy `plan`, `subscription` (with `items.data`),
 //!   `invoice` (with `lines.data`; truncated lines must come as a separate page whose `url` is
 //!   `/v1/invoices/{id}/lines`, or as `line_item` objects naming their `invoice`), `coupon`, `discount`,
-//!   `charge`/`refund` (refunded amounts) and `event` (its `data.object`, applied as the latest state in
+//!   `charge`/`refund` (refunded amounts), `credit_note` (credits as negative lines over the credited line's
+//!   period) and `event` (its `data.object`, applied as the latest state in
 //!   `created` order). Truncated subscription items (`items.has_more`) must come as `subscription_item`
-//!   objects (they name their `subscription`). Billing objects the records cannot hold (`credit_note`,
+//!   objects (they name their `subscription`). Billing objects the records cannot hold
 //!   `subscription_schedule`, `dispute`, `invoiceitem`, …) and Stripe objects without billing facts that a
 //!   full events export contains (`payment_method`, `checkout.session`, …) are known but skipped (counted in
 //!   [`Report`]). Any other `object` is an error (the message lists the known types).
@@ -45,7 +46,7 @@ use std::path::{Path, PathBuf};
 pub struct Report {
     /// Objects read, by Stripe `object` type (events counted as `event`).
     pub objects: BTreeMap<String, usize>,
-    /// Objects known but not mapped, by type (e.g. `credit_note`).
+    /// Objects known but not mapped, by type (e.g. `subscription_schedule`).
     pub skipped: BTreeMap<String, usize>,
     /// Facts that were present but could not be represented (one line each, with the object id).
     pub notes: Vec<String>,

@@ -11,11 +11,10 @@ use std::path::PathBuf;
 type R<T> = Result<T, StripeError>;
 
 /// Mapped object types.
-const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event", "subscription_item"];
+const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event", "subscription_item", "credit_note"];
 /// Known object types that are read but not mapped: billing facts the records cannot hold (credit notes,
 /// schedules, disputes, …) and Stripe objects without billing facts that a full events export contains.
 const SKIPPED: &[&str] = &[
-    "credit_note",
     "subscription_schedule",
     "balance_transaction",
     "payment_intent",
@@ -712,6 +711,7 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         }
         ds.invoices.push(inv);
     }
+    credit_notes(files, &of("credit_note").collect::<Vec<_>>(), &mut ds, &mut report)?;
     let known: BTreeSet<&str> = ds.discounts.iter().map(|d| d.id.as_str()).collect();
     let mut missing = BTreeSet::new();
     for l in &ds.invoice_lines {
@@ -722,6 +722,97 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         }
     }
     Ok((ds, report))
+}
+
+/// Credit notes become credit documents: an invoice record with the credit note's id (paid when issued,
+/// negative total) whose lines are the credits, negative, over the service period, subscription and price
+/// of the invoice line they credit — so `credits_reduce_mrr` can subtract them from MRR there (by default
+/// the engine ignores them, like ChartMogul). Custom credit lines are one-time. Void credit notes are left out.
+fn credit_notes(files: &[PathBuf], notes: &[&Vec<State>], ds: &mut Dataset, report: &mut Report) -> R<()> {
+    let by_id: BTreeMap<String, usize> = ds.invoice_lines.iter().enumerate().map(|(i, l)| (l.id.clone(), i)).collect();
+    let mut out_invoices = Vec::new();
+    let mut out_lines = Vec::new();
+    for h in notes {
+        let s = h.last().unwrap();
+        let cx = Cx { files, origin: s.origin, obj: &s.v };
+        let cid = cx.req_str(&s.v, "", "id")?.to_string();
+        if cx.opt_str(&s.v, "", "status")? == Some("void") {
+            report.notes.push(format!("credit_note {cid}: void, left out"));
+            continue;
+        }
+        let currency = cx.req_currency(&s.v, "", "currency")?;
+        let created = cx.req_ts(&s.v, "", "created")?;
+        let customer = cx.opt_ref(&s.v, "", "customer")?.ok_or_else(|| cx.err("customer", None, "the credit note's customer"))?;
+        let lines = nn(s.v.get("lines"));
+        if let Some(l) = lines {
+            if cx.opt_bool(l, "lines.", "has_more")?.unwrap_or(false) {
+                return Err(cx.err("lines.has_more", l.get("has_more"), format!("all lines of the credit note: add the page(s) of GET /v1/credit_notes/{cid}/lines")));
+            }
+        }
+        let data = match lines {
+            Some(l) => cx.arr(l, "lines.", "data")?,
+            None => &[],
+        };
+        let mut total = 0i64;
+        for (i, l) in data.iter().enumerate() {
+            let p = format!("lines.data[{i}].");
+            let lid = cx.req_str(l, &p, "id")?.to_string();
+            let gross = cx.req_i64(l, &p, "amount")?;
+            let mut disc = 0i64;
+            for (j, d) in cx.arr(l, &p, "discount_amounts")?.iter().enumerate() {
+                disc = disc.saturating_add(cx.req_i64(d, &format!("{p}discount_amounts[{j}]."), "amount")?);
+            }
+            let credit = gross.saturating_sub(disc);
+            total = total.saturating_add(credit);
+            let original = match cx.opt_str(l, &p, "type")? {
+                Some("invoice_line_item") => match cx.opt_ref(l, &p, "invoice_line_item")? {
+                    Some(il) => match by_id.get(&il) {
+                        Some(&k) => Some(&ds.invoice_lines[k]),
+                        None => {
+                            report.notes.push(format!("credit_note {cid}: line {lid} credits invoice line {il}, which is not in the input; kept as a one-time credit"));
+                            None
+                        }
+                    },
+                    None => None,
+                },
+                _ => None,
+            };
+            let rec = match original {
+                Some(o) => InvoiceLineRecord { id: lid, invoice_id: cid.clone(), discounts: vec![], tax_inclusive: 0, amount: -credit, prorated: false, ..o.clone() },
+                None => InvoiceLineRecord {
+                    id: lid,
+                    invoice_id: cid.clone(),
+                    subscription_id: None,
+                    item_id: None,
+                    plan_id: None,
+                    price_type: PriceType::OneTime,
+                    period_start: None,
+                    period_end: None,
+                    amount: -credit,
+                    discounts: vec![],
+                    tax_inclusive: 0,
+                    quantity: cx.opt_i64(l, &p, "quantity")?.unwrap_or(1).max(0),
+                    prorated: false,
+                },
+            };
+            out_lines.push(rec);
+        }
+        out_invoices.push(InvoiceRecord {
+            id: cid,
+            customer_id: customer,
+            currency,
+            status: InvoiceStatus::Paid,
+            issued_at: created,
+            due_at: None,
+            paid_at: Some(created),
+            total: -total,
+            amount_paid: 0,
+            amount_refunded: 0,
+        });
+    }
+    ds.invoices.extend(out_invoices);
+    ds.invoice_lines.extend(out_lines);
+    Ok(())
 }
 
 fn known_list() -> String {

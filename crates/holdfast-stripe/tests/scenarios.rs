@@ -572,3 +572,26 @@ fn reconciliation_names_the_reason_of_each_difference() {
     assert_eq!((feb.external, feb.holdfast), (35_001, 19_000));
     assert_eq!(feb.by_reason.values().sum::<i64>(), feb.holdfast - feb.external, "reasons add up to the month's difference");
 }
+
+/// A credit note of 20 on February's $100 line: ignored by default (like ChartMogul); with
+/// `credits_reduce_mrr` (ProfitWell) February's MRR is 80 — a contraction and, with March at full price,
+/// an expansion. A void credit note counts for nothing.
+#[test]
+fn credit_note_reduces_mrr_only_when_credits_count() {
+    let mut a = Account::default();
+    a.customer("cus_1", "a@acme.example", json!({}));
+    a.price("pro", 10_000, "usd", "month", 1);
+    a.subscription("sub_1", "cus_1", &[("si_1", "pro", 1)], "2024-01-01", json!({}));
+    a.monthly("cus_1", "sub_1", "pro", 1, 10_000, &MONTHS_2024[..5]);
+    // The February invoice is the second one; its line is il_4 (ids count invoices and lines together).
+    let feb_line = a.objects.iter().filter(|o| o["object"] == "invoice").nth(1).unwrap()["lines"]["data"][0]["id"].as_str().unwrap().to_string();
+    a.objects.push(json!({"id": "cn_1", "object": "credit_note", "customer": "cus_1", "currency": "usd", "created": t("2024-02-10"), "status": "issued", "total": 2_000,
+        "lines": {"object": "list", "has_more": false, "data": [{"id": "cnli_1", "object": "credit_note_line_item", "type": "invoice_line_item", "invoice_line_item": feb_line, "amount": 2_000, "discount_amounts": []}]}}));
+    a.objects.push(json!({"id": "cn_void", "object": "credit_note", "customer": "cus_1", "currency": "usd", "created": t("2024-03-10"), "status": "void", "total": 5_000,
+        "lines": {"object": "list", "has_more": false, "data": [{"id": "cnli_2", "object": "credit_note_line_item", "type": "invoice_line_item", "invoice_line_item": feb_line, "amount": 5_000, "discount_amounts": []}]}}));
+    assert_eq!(a.moves("cus_1", "2024-04-15", Settings::default()), vec![(NewBusiness, 10_000, t("2024-01-01"))]);
+    assert_eq!(
+        a.moves("cus_1", "2024-04-15", settings(&[("credits_reduce_mrr", "true")])),
+        vec![(NewBusiness, 10_000, t("2024-01-01")), (Contraction, -2_000, t("2024-02-01")), (Expansion, 2_000, t("2024-03-01"))]
+    );
+}
