@@ -10,7 +10,7 @@
 //!   `charge`/`refund` (refunded amounts), `credit_note` (credits as negative lines over the credited line's
 //!   period) and `event` (its `data.object`, applied as the latest state in
 //!   `created` order). Truncated subscription items (`items.has_more`) must come as `subscription_item`
-//!   objects (they name their `subscription`). Billing objects the records cannot hold
+//!   objects (they name their `subscription`). Billing objects the records cannot hold (
 //!   `subscription_schedule`, `dispute`, `invoiceitem`, …) and Stripe objects without billing facts that a
 //!   full events export contains (`payment_method`, `checkout.session`, …) are known but skipped (counted in
 //!   [`Report`]). Any other `object` is an error (the message lists the known types).
