@@ -139,6 +139,23 @@ pub struct SubscriptionItemRecord {
     pub valid_to: Option<Ts>,
 }
 
+/// One item of a scheduled future phase of a subscription (Stripe subscription-schedule phases): from
+/// `valid_from` the subscription is to bill `quantity` × `plan_id`, as known from `scheduled_at` until the
+/// change takes effect or is `withdrawn_at` (schedule released or canceled). The items of one phase share
+/// `(subscription_id, valid_from)`; a phase with no item is written as one row with `quantity = 0`.
+/// Used for CMRR only: what is billed comes from invoices or subscription items. Source key: `id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledItemRecord {
+    pub id: String,
+    pub subscription_id: String,
+    pub plan_id: String,
+    pub quantity: i64,
+    pub valid_from: Ts,
+    pub valid_to: Option<Ts>,
+    pub scheduled_at: Ts,
+    pub withdrawn_at: Option<Ts>,
+}
+
 /// An invoice header. Source key: `id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceRecord {
@@ -229,6 +246,7 @@ pub enum Record {
     Plan(PlanRecord),
     Subscription(SubscriptionRecord),
     SubscriptionItem(SubscriptionItemRecord),
+    ScheduledItem(ScheduledItemRecord),
     Invoice(InvoiceRecord),
     InvoiceLine(InvoiceLineRecord),
     Discount(DiscountRecord),
@@ -243,6 +261,7 @@ pub struct Dataset {
     pub plans: Vec<PlanRecord>,
     pub subscriptions: Vec<SubscriptionRecord>,
     pub subscription_items: Vec<SubscriptionItemRecord>,
+    pub scheduled_items: Vec<ScheduledItemRecord>,
     pub invoices: Vec<InvoiceRecord>,
     pub invoice_lines: Vec<InvoiceLineRecord>,
     pub discounts: Vec<DiscountRecord>,
@@ -261,6 +280,7 @@ impl Dataset {
             .chain(self.fx_rates.iter().cloned().map(Record::FxRate))
             .chain(self.subscriptions.iter().cloned().map(Record::Subscription))
             .chain(self.subscription_items.iter().cloned().map(Record::SubscriptionItem))
+            .chain(self.scheduled_items.iter().cloned().map(Record::ScheduledItem))
             .chain(self.invoices.iter().cloned().map(Record::Invoice))
             .chain(self.invoice_lines.iter().cloned().map(Record::InvoiceLine))
     }
@@ -275,6 +295,7 @@ impl Dataset {
             .chain(self.fx_rates.into_iter().map(Record::FxRate))
             .chain(self.subscriptions.into_iter().map(Record::Subscription))
             .chain(self.subscription_items.into_iter().map(Record::SubscriptionItem))
+            .chain(self.scheduled_items.into_iter().map(Record::ScheduledItem))
             .chain(self.invoices.into_iter().map(Record::Invoice))
             .chain(self.invoice_lines.into_iter().map(Record::InvoiceLine))
     }
@@ -285,6 +306,7 @@ impl Dataset {
             Record::Plan(x) => self.plans.push(x),
             Record::Subscription(x) => self.subscriptions.push(x),
             Record::SubscriptionItem(x) => self.subscription_items.push(x),
+            Record::ScheduledItem(x) => self.scheduled_items.push(x),
             Record::Invoice(x) => self.invoices.push(x),
             Record::InvoiceLine(x) => self.invoice_lines.push(x),
             Record::Discount(x) => self.discounts.push(x),
@@ -297,6 +319,7 @@ impl Dataset {
             + self.plans.len()
             + self.subscriptions.len()
             + self.subscription_items.len()
+            + self.scheduled_items.len()
             + self.invoices.len()
             + self.invoice_lines.len()
             + self.discounts.len()

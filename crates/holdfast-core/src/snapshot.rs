@@ -368,6 +368,27 @@ pub struct Items {
     pub valid_to: Vec<OptTs>,
 }
 
+/// Scheduled future phases' items (CMRR), in source-key order; rows of unknown subscriptions are dropped.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduledItems {
+    pub subscription: Vec<u32>,
+    pub plan: Vec<u32>,
+    pub quantity: Vec<i64>,
+    pub valid_from: Vec<Ts>,
+    pub valid_to: Vec<OptTs>,
+    pub scheduled_at: Vec<Ts>,
+    pub withdrawn_at: Vec<OptTs>,
+}
+
+impl ScheduledItems {
+    pub fn len(&self) -> usize {
+        self.subscription.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.subscription.is_empty()
+    }
+}
+
 /// Invoices in source-key order. Their ids are used while building (to join lines) and dropped by
 /// [`SnapshotBuilder::finish`], so `ids` is empty in a finished snapshot.
 #[derive(Clone, Debug, Default)]
@@ -487,6 +508,7 @@ pub struct Snapshot {
     pub subscriptions: Subscriptions,
     pub items: Items,
     pub item_keys: Interner,
+    pub scheduled: ScheduledItems,
     pub invoices: Invoices,
     pub lines: Lines,
     /// `(UTC day, base, quote, rate)`.
@@ -791,6 +813,21 @@ impl SnapshotBuilder {
         it.valid_to.push(r.valid_to.into());
     }
 
+    pub fn scheduled_item(&mut self, r: &ScheduledItemRecord) {
+        let Some(sub) = self.s.subscriptions.ids.get(&r.subscription_id) else {
+            return; // a schedule of a subscription not in the data commits nothing we can attribute
+        };
+        let plan = self.plan_idx(&r.plan_id);
+        let x = &mut self.s.scheduled;
+        x.subscription.push(sub);
+        x.plan.push(plan);
+        x.quantity.push(r.quantity);
+        x.valid_from.push(r.valid_from);
+        x.valid_to.push(r.valid_to.into());
+        x.scheduled_at.push(r.scheduled_at);
+        x.withdrawn_at.push(r.withdrawn_at.into());
+    }
+
     pub fn invoice(&mut self, r: InvoiceRow<'_>) {
         let c = self.customer_idx(r.customer_id);
         let inv = &mut self.s.invoices;
@@ -959,6 +996,9 @@ impl Snapshot {
         }
         for it in sorted(&d.subscription_items, |i| (i.id.clone(), i.valid_from)) {
             b.subscription_item(it);
+        }
+        for x in sorted(&d.scheduled_items, |x| x.id.clone()) {
+            b.scheduled_item(x);
         }
         for inv in sorted(&d.invoices, |i| i.id.clone()) {
             b.invoice_record(inv);

@@ -8,7 +8,7 @@ use crate::records::*;
 use crate::snapshot::*;
 use std::io::{self, Read, Write};
 
-const MAGIC: &[u8; 8] = b"HFSNAP06";
+const MAGIC: &[u8; 8] = b"HFSNAP07";
 /// Written natively; a machine of the other endianness sees a different number and rejects the file.
 const ENDIAN: u64 = 0x0102_0304_0506_0708;
 
@@ -204,6 +204,14 @@ pub fn write(snap: &Snapshot, stamp: u64, out: &mut impl Write) -> io::Result<()
     w.pod(&it.valid_from)?;
     w.opt_ts(&it.valid_to)?;
     w.interner(&snap.item_keys)?;
+    let x = &snap.scheduled;
+    w.pod(&x.subscription)?;
+    w.pod(&x.plan)?;
+    w.pod(&x.quantity)?;
+    w.pod(&x.valid_from)?;
+    w.opt_ts(&x.valid_to)?;
+    w.pod(&x.scheduled_at)?;
+    w.opt_ts(&x.withdrawn_at)?;
     let inv = &snap.invoices;
     w.interner(&inv.ids)?;
     w.pod(&inv.customer)?;
@@ -304,6 +312,14 @@ pub fn read(input: &mut impl Read, stamp: u64) -> io::Result<Option<Snapshot>> {
     it.valid_from = r.pod()?;
     it.valid_to = r.opt_ts()?;
     s.item_keys = r.interner()?;
+    let x = &mut s.scheduled;
+    x.subscription = r.pod()?;
+    x.plan = r.pod()?;
+    x.quantity = r.pod()?;
+    x.valid_from = r.pod()?;
+    x.valid_to = r.opt_ts()?;
+    x.scheduled_at = r.pod()?;
+    x.withdrawn_at = r.opt_ts()?;
     let inv = &mut s.invoices;
     inv.ids = r.interner()?;
     inv.customer = r.pod()?;
@@ -367,6 +383,9 @@ fn validate(s: &Snapshot) -> io::Result<()> {
         && ok_ref(&it.subscription, sb.ids.len())
         && ok_ref(&it.plan, p.ids.len())
         && ok_ref(&it.item, s.item_keys.len())
+        && same(&[s.scheduled.subscription.len(), s.scheduled.plan.len(), s.scheduled.quantity.len(), s.scheduled.valid_from.len(), s.scheduled.valid_to.len(), s.scheduled.scheduled_at.len(), s.scheduled.withdrawn_at.len()])
+        && s.scheduled.subscription.iter().all(|&x| (x as usize) < sb.ids.len())
+        && s.scheduled.plan.iter().all(|&x| x == NONE || (x as usize) < p.ids.len())
         && same(&[inv.customer.len(), inv.currency.len(), inv.status.len(), inv.issued_at.len(), inv.due_at.len(), inv.paid_at.len(), inv.total.len(), inv.flags.len()])
         && inv.payments.iter().all(|p| (p.0 as usize) < inv.customer.len())
         && inv.payments.windows(2).all(|w| w[0].0 < w[1].0)

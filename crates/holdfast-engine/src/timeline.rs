@@ -191,6 +191,8 @@ pub struct Ctx<'a> {
     /// subscription-state MRR, where no invoice line carries the discount).
     pub discounts_by_sub: Csr,
     pub discounts_by_customer: Csr,
+    /// Scheduled future phases' items of each subscription (CMRR).
+    pub scheduled_by_sub: Csr,
     pub month_cal: Calendar,
     pub day_cal: Calendar,
     utc: bool,
@@ -363,11 +365,12 @@ impl<'a> Ctx<'a> {
         let items_by_sub = Csr::build(snap.subscriptions.len(), snap.items.subscription.iter().copied());
         let d = &snap.discounts;
         let discounts_by_sub = Csr::build(snap.subscriptions.len(), d.subscription.iter().copied());
+        let scheduled_by_sub = Csr::build(snap.subscriptions.len(), snap.scheduled.subscription.iter().copied());
         let discounts_by_customer = Csr::build(n_customers, d.customer.iter().zip(&d.subscription).map(|(&c, &s)| if s == NONE { c } else { NONE }));
         let month_cal = Calendar::new(Grain::Month, &s.timezone)?;
         let day_cal = Calendar::new(Grain::Day, &s.timezone)?;
         let utc = s.timezone.eq_ignore_ascii_case("utc");
-        Ok(Ctx { snap, s, as_of, fx, fixed_rates, canonical, subs_by_customer, lines_by_sub, items_by_sub, discounts_by_sub, discounts_by_customer, month_cal, day_cal, utc })
+        Ok(Ctx { snap, s, as_of, fx, fixed_rates, canonical, subs_by_customer, lines_by_sub, items_by_sub, discounts_by_sub, discounts_by_customer, scheduled_by_sub, month_cal, day_cal, utc })
     }
 
     /// Local day of an instant: grouping never spans a local midnight, so every period boundary (all grains
@@ -1281,6 +1284,7 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
             }
         }
     }
+    scheduled_phases(ctx, sc);
     // Temporary discounts end: add their value back while they apply.
     sc.cmrr.extend_from_slice(&sc.addbacks);
     // With a horizon, a change counts only from `horizon` before it takes effect.
@@ -1290,6 +1294,69 @@ fn derive_terms_and_commitments(ctx: &Ctx, sc: &mut Scratch) {
             j.from = j.from.max(j.effect.saturating_sub(h));
             j.from < j.to && j.effect != Ts::MAX
         });
+    }
+}
+
+/// CMRR of scheduled phases (subscription schedules): from when a phase is known until it takes effect (or
+/// is withdrawn), CMRR moves by the phase's MRR minus what comes before it — the subscription's MRR then, or
+/// the previous phase's if that one is also still ahead. Phases are the scheduled items sharing a start;
+/// their MRR is price × quantity at the plan's interval (no discounts), converted at the phase start.
+fn scheduled_phases(ctx: &Ctx, sc: &mut Scratch) {
+    let snap = ctx.snap;
+    let x = &snap.scheduled;
+    let s = ctx.s;
+    let known = |t: Option<Ts>| t.filter(|&v| v <= ctx.as_of);
+    for si in &sc.subs {
+        let rows = ctx.scheduled_by_sub.get(si.sub);
+        if rows.is_empty() {
+            continue;
+        }
+        let pts = &sc.sub_points[si.lo..si.hi];
+        // (start, value, scheduled_at, withdrawn_at) per phase, by start.
+        let mut phases: Vec<(Ts, i64, Ts, Ts)> = Vec::new();
+        for &r in rows {
+            let r = r as usize;
+            let start = x.valid_from[r];
+            let mut value = 0;
+            let p = x.plan[r];
+            if p != NONE && x.quantity[r] > 0 {
+                let p = p as usize;
+                let metered = snap.plans.usage_type[p] == UsageType::Metered && !s.include_metered;
+                if let (Some(iv), false) = (snap.plans.interval[p], metered) {
+                    let n = snap.plans.interval_count[p];
+                    let b = x.valid_to[r].get().unwrap_or_else(|| crate::line_mrr::add_interval(start, iv, n as i64));
+                    let facts = LineFacts { amount: snap.plans.amount[p].saturating_mul(x.quantity[r]), tax_inclusive: 0, a: start, b, prorated: false, interval: Some((iv, n)) };
+                    value = ctx.to_reporting(line_mrr(&facts, 0, s), snap.plans.currency[p], start);
+                }
+            }
+            let withdrawn = known(x.withdrawn_at[r].get()).unwrap_or(Ts::MAX);
+            match phases.iter_mut().find(|ph| ph.0 == start) {
+                Some(ph) => {
+                    ph.1 += value;
+                    ph.2 = ph.2.min(x.scheduled_at[r]);
+                    ph.3 = ph.3.min(withdrawn);
+                }
+                None => phases.push((start, value, x.scheduled_at[r], withdrawn)),
+            }
+        }
+        phases.sort_unstable_by_key(|ph| ph.0);
+        for k in 0..phases.len() {
+            let (start, value, scheduled, withdrawn) = phases[k];
+            if scheduled > ctx.as_of {
+                continue;
+            }
+            let to = start.min(withdrawn);
+            if scheduled >= to {
+                continue;
+            }
+            let before = match k.checked_sub(1).map(|j| phases[j]) {
+                Some((p_start, p_value, p_sched, p_withdrawn)) if p_start > scheduled && p_sched <= scheduled && p_withdrawn > scheduled => p_value,
+                _ => value_at(pts, scheduled).0,
+            };
+            if value != before {
+                sc.cmrr.push(CmrrAdjustment { from: scheduled, to, effect: start, delta: value - before });
+            }
+        }
     }
 }
 

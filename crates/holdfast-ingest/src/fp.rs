@@ -129,6 +129,17 @@ impl Canon {
                 self.i(x.cancel_at_period_end as i64);
                 self.os(&x.cancellation_reason);
             }
+            Record::ScheduledItem(x) => {
+                self.s(&x.id);
+                key_len = self.buf.len();
+                self.s(&x.subscription_id);
+                self.s(&x.plan_id);
+                self.i(x.quantity);
+                self.i(x.valid_from);
+                self.oi(x.valid_to);
+                self.i(x.scheduled_at);
+                self.oi(x.withdrawn_at);
+            }
             Record::SubscriptionItem(x) => {
                 self.s(&x.id);
                 self.i(x.valid_from);
@@ -205,6 +216,7 @@ pub(crate) fn kind_of(r: &Record) -> SourceKind {
         Record::FxRate(_) => SourceKind::FxRates,
         Record::Subscription(_) => SourceKind::Subscriptions,
         Record::SubscriptionItem(_) => SourceKind::SubscriptionItems,
+        Record::ScheduledItem(_) => SourceKind::ScheduledItems,
         Record::Invoice(_) => SourceKind::Invoices,
         Record::InvoiceLine(_) => SourceKind::InvoiceLines,
     }
@@ -220,6 +232,7 @@ pub(crate) fn key_display(r: &Record) -> (&'static str, String) {
         Record::Plan(x) => ("plan_id", x.id.clone()),
         Record::Subscription(x) => ("subscription_id", x.id.clone()),
         Record::SubscriptionItem(x) => ("item_id", format!("{} (valid_from {})", x.id, format_instant(x.valid_from))),
+        Record::ScheduledItem(x) => ("scheduled_item_id", x.id.clone()),
         Record::Invoice(x) => ("invoice_id", x.id.clone()),
         Record::InvoiceLine(x) => ("line_id", x.id.clone()),
         Record::Discount(x) => ("discount_id", x.id.clone()),

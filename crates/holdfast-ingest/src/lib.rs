@@ -1,7 +1,7 @@
 //! Holdfast's *neutral billing format*: reading and writing CSV and JSONL files of billing records.
 //!
 //! An import is a directory (or a single file) holding one file per record kind, named after the kind:
-//! `customers`, `plans`, `discounts`, `fx_rates`, `subscriptions`, `subscription_items`, `invoices`,
+//! `customers`, `plans`, `discounts`, `fx_rates`, `subscriptions`, `subscription_items`, `scheduled_items`, `invoices`,
 //! `invoice_lines`, each `.csv` or `.jsonl`. Columns are the fields of the records in
 //! [`holdfast_core::records`]; `docs/formats.md` documents every column.
 //!
@@ -41,19 +41,21 @@ pub enum SourceKind {
     FxRates,
     Subscriptions,
     SubscriptionItems,
+    ScheduledItems,
     Invoices,
     InvoiceLines,
 }
 
 impl SourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [SourceKind; 8] = [
+    pub const ALL: [SourceKind; 9] = [
         SourceKind::Customers,
         SourceKind::Plans,
         SourceKind::Discounts,
         SourceKind::FxRates,
         SourceKind::Subscriptions,
         SourceKind::SubscriptionItems,
+        SourceKind::ScheduledItems,
         SourceKind::Invoices,
         SourceKind::InvoiceLines,
     ];
@@ -67,6 +69,7 @@ impl SourceKind {
             SourceKind::FxRates => "fx_rates",
             SourceKind::Subscriptions => "subscriptions",
             SourceKind::SubscriptionItems => "subscription_items",
+            SourceKind::ScheduledItems => "scheduled_items",
             SourceKind::Invoices => "invoices",
             SourceKind::InvoiceLines => "invoice_lines",
         }

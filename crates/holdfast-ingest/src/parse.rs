@@ -1,6 +1,6 @@
 //! Field rows → records, one function per kind, with the cross-field rules of each kind.
 use crate::fp::{fp128, InvoiceCurrencies};
-use crate::schema::{customer as cu, discount as di, fx as fxc, invoice as iv, item as it, line as li, plan as pl, subscription as su};
+use crate::schema::{customer as cu, discount as di, fx as fxc, invoice as iv, item as it, line as li, scheduled as sc, plan as pl, subscription as su};
 use crate::src::{money_expected, CurrencyCache, Raw, Res, Src, EXPECT_CURRENCY};
 use crate::SourceKind;
 use holdfast_core::fx::Rate;
@@ -27,6 +27,7 @@ pub(crate) fn parse_record<S: Src>(kind: SourceKind, s: &S, st: &mut ParseState)
         SourceKind::FxRates => Record::FxRate(fx_rate(s, st)?),
         SourceKind::Subscriptions => Record::Subscription(subscription(s, st)?),
         SourceKind::SubscriptionItems => Record::SubscriptionItem(item(s)?),
+        SourceKind::ScheduledItems => Record::ScheduledItem(scheduled_item(s)?),
         SourceKind::Invoices => Record::Invoice(invoice(s, st)?),
         SourceKind::InvoiceLines => Record::InvoiceLine(line(s, st, None)?),
     })
@@ -194,6 +195,21 @@ pub(crate) fn item<S: Src>(s: &S) -> Res<SubscriptionItemRecord> {
         valid_to: s.opt_ts(it::VALID_TO)?,
     };
     check_order(s, Some(r.valid_from), r.valid_to, it::VALID_TO, "valid_from")?;
+    Ok(r)
+}
+
+pub(crate) fn scheduled_item<S: Src>(s: &S) -> Res<ScheduledItemRecord> {
+    let r = ScheduledItemRecord {
+        id: s.req_string(sc::ID)?,
+        subscription_id: s.req_string(sc::SUBSCRIPTION_ID)?,
+        plan_id: s.req_string(sc::PLAN_ID)?,
+        quantity: s.opt_int(sc::QUANTITY, 0, NON_NEGATIVE_INT)?.unwrap_or(1),
+        valid_from: s.req_ts(sc::VALID_FROM)?,
+        valid_to: s.opt_ts(sc::VALID_TO)?,
+        scheduled_at: s.req_ts(sc::SCHEDULED_AT)?,
+        withdrawn_at: s.opt_ts(sc::WITHDRAWN_AT)?,
+    };
+    check_order(s, Some(r.valid_from), r.valid_to, sc::VALID_TO, "valid_from")?;
     Ok(r)
 }
 

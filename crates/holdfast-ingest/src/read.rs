@@ -27,7 +27,7 @@ const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
 pub struct Reader {
     files: Vec<PathBuf>,
     /// Per kind: key fingerprint → (content hash, file index << 40 | line).
-    seen: [DupTable; 8],
+    seen: [DupTable; SourceKind::ALL.len()],
     st: ParseState,
     canon: Canon,
     duplicates: u64,

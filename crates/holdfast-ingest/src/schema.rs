@@ -112,6 +112,17 @@ schema!(item {
     VALID_TO = "valid_to";
 });
 
+schema!(scheduled {
+    ID = "scheduled_item_id" / "id": required;
+    SUBSCRIPTION_ID = "subscription_id": required;
+    PLAN_ID = "plan_id": required;
+    QUANTITY = "quantity";
+    VALID_FROM = "valid_from": required;
+    VALID_TO = "valid_to";
+    SCHEDULED_AT = "scheduled_at": required;
+    WITHDRAWN_AT = "withdrawn_at";
+});
+
 schema!(invoice {
     ID = "invoice_id" / "id": required;
     CUSTOMER_ID = "customer_id": required;
@@ -150,6 +161,7 @@ pub(crate) fn cols(kind: SourceKind) -> &'static [Col] {
         SourceKind::FxRates => fx::COLS,
         SourceKind::Subscriptions => subscription::COLS,
         SourceKind::SubscriptionItems => item::COLS,
+        SourceKind::ScheduledItems => scheduled::COLS,
         SourceKind::Invoices => invoice::COLS,
         SourceKind::InvoiceLines => line::COLS,
     }

@@ -124,6 +124,16 @@ fn fields(r: &Record, line_currency: Option<Currency>) -> Vec<V<'_>> {
             ts(i.valid_from),
             opt_ts(i.valid_to),
         ],
+        Record::ScheduledItem(x) => vec![
+            V::Str(&x.id),
+            V::Str(&x.subscription_id),
+            V::Str(&x.plan_id),
+            V::Int(x.quantity),
+            ts(x.valid_from),
+            opt_ts(x.valid_to),
+            ts(x.scheduled_at),
+            opt_ts(x.withdrawn_at),
+        ],
         Record::Invoice(i) => vec![
             V::Str(&i.id),
             V::Str(&i.customer_id),
@@ -266,7 +276,7 @@ enum Out {
 pub struct DatasetWriter {
     dir: PathBuf,
     format: Format,
-    outs: [Option<Out>; 8],
+    outs: [Option<Out>; SourceKind::ALL.len()],
     customers: Vec<CustomerRecord>,
     invoice_currency: FpMap<Currency>,
     cell: String,

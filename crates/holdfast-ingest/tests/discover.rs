@@ -51,7 +51,7 @@ fn unknown_stems_are_an_error_listing_the_known_names() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: \"invoice_line\" — expected a file named after a known kind: customers, plans, discounts, fx_rates, subscriptions, subscription_items, invoices, invoice_lines (with extension .csv or .jsonl)",
+            "{}: \"invoice_line\" — expected a file named after a known kind: customers, plans, discounts, fx_rates, subscriptions, subscription_items, scheduled_items, invoices, invoice_lines (with extension .csv or .jsonl)",
             dir.path().join("invoice_line.csv").display()
         )
     );

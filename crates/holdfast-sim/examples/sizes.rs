@@ -10,7 +10,7 @@ fn main() {
     let months = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(36);
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(42);
     let cfg = SimConfig::new(seed, customers, months);
-    let mut n = [0usize; 8];
+    let mut n = [0usize; 9];
     let t0 = Instant::now();
     generate(&cfg, &mut |r| {
         let k = match r {
@@ -22,6 +22,7 @@ fn main() {
             Record::InvoiceLine(_) => 5,
             Record::Discount(_) => 6,
             Record::FxRate(_) => 7,
+            Record::ScheduledItem(_) => 8,
         };
         n[k] += 1;
     });
@@ -37,6 +38,7 @@ fn main() {
         "invoice_lines",
         "discounts",
         "fx_rates",
+        "scheduled_items",
     ]
     .iter()
     .zip(n)

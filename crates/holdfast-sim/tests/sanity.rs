@@ -58,6 +58,7 @@ fn check(cfg: &SimConfig) {
                 assert!(i.quantity >= 0);
                 items.entry(i.id.clone()).or_default().push(i.clone());
             }
+            Record::ScheduledItem(x) => panic!("the simulator schedules no changes: {x:?}"),
             Record::Invoice(i) => {
                 assert!(customers.contains_key(&i.customer_id));
                 assert!(invoices.insert(i.id.clone(), i.clone()).is_none());

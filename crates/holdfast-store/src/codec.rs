@@ -165,6 +165,7 @@ pub(crate) fn display_key(r: &Record) -> String {
         Record::InvoiceLine(l) => l.id.clone(),
         Record::Discount(d) => d.id.clone(),
         Record::FxRate(f) => format!("{} {}/{}", holdfast_core::time::day_to_date(f.day), f.base, f.quote),
+        Record::ScheduledItem(x) => x.id.clone(),
     }
 }
 

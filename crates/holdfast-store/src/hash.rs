@@ -202,6 +202,7 @@ pub(crate) mod kind {
     pub const INVOICE_LINE: u8 = 6;
     pub const DISCOUNT: u8 = 7;
     pub const FX_RATE: u8 = 8;
+    pub const SCHEDULED_ITEM: u8 = 9;
 }
 
 /// The stable 64-bit content hash of a record (see the module docs).
@@ -309,6 +310,16 @@ pub fn content_hash_with(r: &Record, buf: &mut Vec<u8>) -> u64 {
             .opt_str(d.subscription_id.as_deref())
             .opt_i64(d.start)
             .opt_i64(d.end)
+            .finish(),
+        Record::ScheduledItem(x) => Canon::new(buf, kind::SCHEDULED_ITEM)
+            .str(&x.id)
+            .str(&x.subscription_id)
+            .str(&x.plan_id)
+            .i64(x.quantity)
+            .i64(x.valid_from)
+            .opt_i64(x.valid_to)
+            .i64(x.scheduled_at)
+            .opt_i64(x.withdrawn_at)
             .finish(),
         Record::FxRate(f) => Canon::new(buf, kind::FX_RATE)
             .i64(f.day as i64)

@@ -138,8 +138,8 @@ impl ImportSummary {
 pub const MAX_REPORTED_UPDATES: usize = 20;
 
 /// The record tables, in the order the snapshot builder reads them.
-pub const TABLES: [&str; 8] =
-    ["customers", "plans", "discounts", "subscriptions", "subscription_items", "invoices", "invoice_lines", "fx_rates"];
+pub const TABLES: [&str; 9] =
+    ["customers", "plans", "discounts", "subscriptions", "subscription_items", "invoices", "invoice_lines", "fx_rates", "scheduled_items"];
 
 /// The table a record is stored in.
 pub fn table_of(r: &Record) -> &'static str {
@@ -156,6 +156,7 @@ pub(crate) fn table_index(r: &Record) -> usize {
         Record::Invoice(_) => 5,
         Record::InvoiceLine(_) => 6,
         Record::FxRate(_) => 7,
+        Record::ScheduledItem(_) => 8,
     }
 }
 

@@ -11,11 +11,10 @@ use std::path::PathBuf;
 type R<T> = Result<T, StripeError>;
 
 /// Mapped object types.
-const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event", "subscription_item", "credit_note"];
+const KNOWN: &[&str] = &["customer", "product", "price", "plan", "subscription", "invoice", "line_item", "coupon", "discount", "charge", "refund", "event", "subscription_item", "credit_note", "subscription_schedule"];
 /// Known object types that are read but not mapped: billing facts the records cannot hold (credit notes,
 /// schedules, disputes, …) and Stripe objects without billing facts that a full events export contains.
 const SKIPPED: &[&str] = &[
-    "subscription_schedule",
     "balance_transaction",
     "payment_intent",
     "invoiceitem",
@@ -712,6 +711,7 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
         ds.invoices.push(inv);
     }
     credit_notes(files, &of("credit_note").collect::<Vec<_>>(), &mut ds, &mut report)?;
+    schedules(files, &of("subscription_schedule").collect::<Vec<_>>(), &mut ds, &mut report)?;
     let known: BTreeSet<&str> = ds.discounts.iter().map(|d| d.id.as_str()).collect();
     let mut missing = BTreeSet::new();
     for l in &ds.invoice_lines {
@@ -812,6 +812,87 @@ fn credit_notes(files: &[PathBuf], notes: &[&Vec<State>], ds: &mut Dataset, repo
     }
     ds.invoices.extend(out_invoices);
     ds.invoice_lines.extend(out_lines);
+    Ok(())
+}
+
+/// Subscription schedules become scheduled items (CMRR): every phase's items, known from the first state
+/// (list export or event) that shows the phase, withdrawn when the schedule is released or canceled or a
+/// later state drops the phase. `end_behavior = cancel` adds an empty phase at the last phase's end.
+fn schedules(files: &[PathBuf], hs: &[&Vec<State>], ds: &mut Dataset, report: &mut Report) -> R<()> {
+    for h in hs {
+        let last = h.last().unwrap();
+        let cx = Cx { files, origin: last.origin, obj: &last.v };
+        let id = cx.req_str(&last.v, "", "id")?.to_string();
+        let Some(sub) = cx.opt_ref(&last.v, "", "subscription")? else {
+            report.notes.push(format!("subscription_schedule {id}: no subscription yet (not started); its revenue counts once Stripe creates the subscription"));
+            continue;
+        };
+        let created = cx.req_ts(&last.v, "", "created")?;
+        let ended = match cx.opt_str(&last.v, "", "status")? {
+            Some("released") => cx.opt_ts(&last.v, "", "released_at")?.or(last.at),
+            Some("canceled") => cx.opt_ts(&last.v, "", "canceled_at")?.or(last.at),
+            _ => None,
+        };
+        // Phases by start: (items, end, first seen, dropped at).
+        type Phase = (Vec<(String, i64)>, Option<Ts>, Ts, Option<Ts>);
+        let mut phases: BTreeMap<Ts, Phase> = BTreeMap::new();
+        let mut end_behavior = None;
+        for st in h.iter() {
+            let scx = Cx { files, origin: st.origin, obj: &st.v };
+            let seen = st.at.unwrap_or(created);
+            let mut starts = BTreeSet::new();
+            for (i, ph) in scx.arr(&st.v, "", "phases")?.iter().enumerate() {
+                let p = format!("phases[{i}].");
+                let start = scx.req_ts(ph, &p, "start_date")?;
+                let end = scx.opt_ts(ph, &p, "end_date")?;
+                let mut items = Vec::new();
+                for (j, it) in scx.arr(ph, &p, "items")?.iter().enumerate() {
+                    let ip = format!("{p}items[{j}].");
+                    let price = match scx.opt_ref(it, &ip, "price")? {
+                        Some(x) => x,
+                        None => scx.opt_ref(it, &ip, "plan")?.ok_or_else(|| scx.err(&format!("{ip}price"), None, "the phase item's price"))?,
+                    };
+                    let q = scx.opt_i64(it, &ip, "quantity")?.unwrap_or(1);
+                    if q < 0 {
+                        return Err(scx.err(&format!("{ip}quantity"), it.get("quantity"), "a quantity ≥ 0"));
+                    }
+                    items.push((price, q));
+                }
+                starts.insert(start);
+                let e = phases.entry(start).or_insert((Vec::new(), end, seen, None));
+                (e.0, e.1, e.3) = (items, end, None);
+            }
+            for (start, ph) in phases.iter_mut() {
+                if !starts.contains(start) && ph.3.is_none() {
+                    ph.3 = Some(seen);
+                }
+            }
+            end_behavior = scx.opt_str(&st.v, "", "end_behavior")?.map(str::to_string);
+        }
+        let last_end = phases.values().filter(|p| p.3.is_none()).filter_map(|p| p.1).max();
+        for (start, (items, end, seen, dropped)) in &phases {
+            let withdrawn = match (dropped, ended) {
+                (Some(a), Some(b)) => Some((*a).min(b)),
+                (a, b) => a.or(b),
+            };
+            for (j, (price, q)) in items.iter().enumerate() {
+                ds.scheduled_items.push(ScheduledItemRecord {
+                    id: format!("{id}:{start}:{j}"),
+                    subscription_id: sub.clone(),
+                    plan_id: price.clone(),
+                    quantity: *q,
+                    valid_from: *start,
+                    valid_to: *end,
+                    scheduled_at: *seen,
+                    withdrawn_at: withdrawn,
+                });
+            }
+        }
+        if let (Some("cancel"), Some(end)) = (end_behavior.as_deref(), last_end) {
+            let (first_seen, plan) = phases.values().next().map(|p| (p.2, p.0.first().map(|x| x.0.clone()).unwrap_or_default())).unwrap_or((created, String::new()));
+            ds.scheduled_items.push(ScheduledItemRecord { id: format!("{id}:{end}:cancel"), subscription_id: sub.clone(), plan_id: plan, quantity: 0, valid_from: end, valid_to: None, scheduled_at: first_seen, withdrawn_at: ended });
+        }
+    }
     Ok(())
 }
 
@@ -1055,9 +1136,6 @@ fn subscription(files: &[PathBuf], h: &[State], failed: &BTreeMap<String, Ts>, d
         Some(cd) => cx.opt_str(cd, "cancellation_details.", "feedback")?.or(cx.opt_str(cd, "cancellation_details.", "reason")?).map(str::to_string),
         None => None,
     };
-    if nn(v.get("schedule")).is_some() {
-        report.notes.push(format!("subscription {sid}: subscription schedule not represented (scheduled changes are not in CMRR)"));
-    }
     let ended_at = cx.opt_ts(v, "", "ended_at")?;
     ds.subscriptions.push(SubscriptionRecord {
         id: sid.clone(),

@@ -595,3 +595,53 @@ fn credit_note_reduces_mrr_only_when_credits_count() {
         vec![(NewBusiness, 10_000, t("2024-01-01")), (Contraction, -2_000, t("2024-02-01")), (Expansion, 2_000, t("2024-03-01"))]
     );
 }
+
+/// A subscription schedule created on March 10 moves the $100 subscription to 3 seats from April 1: CMRR
+/// counts the $300 from the day it is known until it takes effect; MRR does not. Released on March 20, it
+/// commits nothing any more. A schedule ending in `cancel` takes the subscription out of CMRR until its end.
+#[test]
+fn subscription_schedules_move_cmrr_until_they_take_effect() {
+    let base = || {
+        let mut a = Account::default();
+        a.customer("cus_1", "a@acme.example", json!({}));
+        a.price("pro", 10_000, "usd", "month", 1);
+        a.subscription("sub_1", "cus_1", &[("si_1", "pro", 1)], "2024-01-01", json!({}));
+        a.monthly("cus_1", "sub_1", "pro", 1, 10_000, &MONTHS_2024[..4]);
+        a
+    };
+    let schedule = |end_behavior: &str, phases: Value| {
+        json!({"id": "sub_sched_1", "object": "subscription_schedule", "subscription": "sub_1", "customer": "cus_1", "status": "active", "created": t("2024-03-10"),
+            "end_behavior": end_behavior, "released_at": null, "canceled_at": null, "phases": phases})
+    };
+    let upgrade = json!([
+        {"start_date": t("2024-01-01"), "end_date": t("2024-04-01"), "items": [{"price": "pro", "quantity": 1}]},
+        {"start_date": t("2024-04-01"), "end_date": t("2024-07-01"), "items": [{"price": "pro", "quantity": 3}]}
+    ]);
+    let cmrr = |a: &Account, period: &str| {
+        let (_, r) = a.run("2024-03-31T12:00:00Z", Settings::default());
+        let k = r.tables[0].get("cmrr", period, None).unwrap_or_else(|| panic!("cmrr {period}"));
+        (k.value.map(|v| v.as_f64() as i64), r.tables[0].get("mrr", period, None).unwrap().value.map(|v| v.as_f64() as i64))
+    };
+    let mut a = base();
+    a.objects.push(schedule("release", upgrade.clone()));
+    assert_eq!(cmrr(&a, "2024-02"), (Some(10_000), Some(10_000)), "not known in February");
+    assert_eq!(cmrr(&a, "2024-03"), (Some(30_000), Some(10_000)), "known from March 10, takes effect April 1");
+
+    // Released on March 20 (an event): no longer committed.
+    let mut a = base();
+    let s = schedule("release", upgrade.clone());
+    a.objects.push(s.clone());
+    let mut released = s;
+    released["status"] = json!("released");
+    released["released_at"] = json!(t("2024-03-20"));
+    a.event("subscription_schedule.released", "2024-03-20", released);
+    assert_eq!(cmrr(&a, "2024-03"), (Some(10_000), Some(10_000)));
+
+    // Ends in cancellation on June 1: CMRR 0 from March 10.
+    let mut a = base();
+    a.objects.push(schedule("cancel", json!([{"start_date": t("2024-01-01"), "end_date": t("2024-06-01"), "items": [{"price": "pro", "quantity": 1}]}])));
+    assert_eq!(cmrr(&a, "2024-03"), (Some(0), Some(10_000)));
+    // With a 30-day horizon the June cancellation is too far ahead at the end of March.
+    let (_, r) = a.run("2024-03-31T12:00:00Z", settings(&[("cmrr_horizon_days", "30")]));
+    assert_eq!(r.tables[0].get("cmrr", "2024-03", None).unwrap().value.map(|v| v.as_f64() as i64), Some(10_000));
+}

@@ -163,6 +163,28 @@ pub fn full_dataset() -> Dataset {
             valid_from: ts("2024-01-01T00:00:00Z"),
             valid_to: Some(ts("2024-12-01T00:00:00Z")),
         }],
+        scheduled_items: vec![
+            ScheduledItemRecord {
+                id: "sub_sched_1:1719792000:0".into(),
+                subscription_id: "sub_1".into(),
+                plan_id: "price_pro_m".into(),
+                quantity: 9,
+                valid_from: ts("2024-07-01T00:00:00Z"),
+                valid_to: None,
+                scheduled_at: ts("2024-05-20T10:00:00Z"),
+                withdrawn_at: Some(ts("2024-06-15T00:00:00Z")),
+            },
+            ScheduledItemRecord {
+                id: "sub_sched_1:1719792000:1".into(),
+                subscription_id: "sub_1".into(),
+                plan_id: "price_setup".into(),
+                quantity: 0,
+                valid_from: ts("2024-07-01T00:00:00Z"),
+                valid_to: Some(ts("2025-07-01T00:00:00Z")),
+                scheduled_at: ts("2024-05-20T10:00:00Z"),
+                withdrawn_at: None,
+            },
+        ],
         invoices: vec![
             InvoiceRecord {
                 id: "in_1".into(),

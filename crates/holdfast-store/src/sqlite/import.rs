@@ -16,7 +16,7 @@ use holdfast_core::records::*;
 use rusqlite::{CachedStatement, Connection, ToSql};
 
 /// Non-key and key columns of each table, in [`TABLES`] order; the bind order of [`bind_record`].
-const COLUMNS: [&[&str]; 8] = [
+const COLUMNS: [&[&str]; 9] = [
     &["id", "valid_from", "name", "email", "domain", "created_at", "external_ids", "attributes"],
     &["id", "name", "product", "currency", "amount", "price_type", "interval", "interval_count", "usage_type"],
     &[
@@ -68,6 +68,7 @@ const COLUMNS: [&[&str]; 8] = [
         "discounts",
     ],
     &["day", "base", "quote", "rate"],
+    &["id", "subscription_id", "plan_id", "quantity", "valid_from", "valid_to", "scheduled_at", "withdrawn_at"],
 ];
 
 fn sql_for(t: usize) -> (String, String, String) {
@@ -108,8 +109,8 @@ struct Scratch {
 
 pub(crate) struct SqliteImport<'c> {
     conn: &'c Connection,
-    stmts: [Option<TableStmts<'c>>; 8],
-    counts: [TableSummary; 8],
+    stmts: [Option<TableStmts<'c>>; 9],
+    counts: [TableSummary; 9],
     updated_keys: Vec<(&'static str, String)>,
     scratch: Scratch,
     finished: bool,
@@ -263,6 +264,9 @@ fn bind_record(st: &mut CachedStatement<'_>, r: &Record, hash: i64, sc: &mut Scr
         Record::FxRate(f) => {
             b.v(f.day)?.v(f.base.code())?.v(f.quote.code())?.v(f.rate.0)?;
         }
+        Record::ScheduledItem(x) => {
+            b.v(&x.id)?.v(&x.subscription_id)?.v(&x.plan_id)?.v(x.quantity)?.v(x.valid_from)?.v(x.valid_to)?.v(x.scheduled_at)?.v(x.withdrawn_at)?;
+        }
     }
     b.v(hash)?;
     Ok(())
@@ -280,6 +284,7 @@ fn bind_key(st: &mut CachedStatement<'_>, r: &Record) -> rusqlite::Result<()> {
         Record::Invoice(x) => b.v(&x.id)?,
         Record::InvoiceLine(x) => b.v(&x.id)?,
         Record::FxRate(f) => b.v(f.day)?.v(f.base.code())?.v(f.quote.code())?,
+        Record::ScheduledItem(x) => b.v(&x.id)?,
     };
     Ok(())
 }

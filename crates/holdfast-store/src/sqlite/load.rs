@@ -30,7 +30,7 @@ use Kind::{Int, IntNotNull as IntNN, Text, TextNotNull as TextNN};
 
 /// Columns read from each table with their declared kinds, in [`TABLES`] order. The decoders below index
 /// into these; they must match the schema (a `NOT NULL` kind for a nullable column would read NULL as 0).
-const SELECT: [&[(&str, Kind)]; 8] = [
+const SELECT: [&[(&str, Kind)]; 9] = [
     &[
         ("id", TextNN),
         ("valid_from", IntNN),
@@ -120,6 +120,16 @@ const SELECT: [&[(&str, Kind)]; 8] = [
         ("id", TextNN),
     ],
     &[("day", IntNN), ("base", TextNN), ("quote", TextNN), ("rate", IntNN)],
+    &[
+        ("id", TextNN),
+        ("subscription_id", TextNN),
+        ("plan_id", TextNN),
+        ("quantity", IntNN),
+        ("valid_from", IntNN),
+        ("valid_to", Int),
+        ("scheduled_at", IntNN),
+        ("withdrawn_at", Int),
+    ],
 ];
 
 /// Rows of one table, `ncols` cells per row.
@@ -315,7 +325,8 @@ fn decode_all<S: Sink>(sink: S, full: Receiver<Batch>, empty: Sender<Batch>) -> 
                 4 => d.item(&r)?,
                 5 => d.invoice(&r)?,
                 LINES => d.line(&r)?,
-                _ => d.fx_rate(&r)?,
+                7 => d.fx_rate(&r)?,
+                _ => d.scheduled(&r)?,
             }
         }
         let _ = empty.send(batch);
@@ -343,6 +354,7 @@ trait Sink {
         discounts: impl Iterator<Item = (&'a str, i64)>,
     ) -> Result<(), StoreError>;
     fn fx_rate(&mut self, r: FxRateRecord);
+    fn scheduled(&mut self, r: ScheduledItemRecord);
 }
 
 impl Sink for SnapshotBuilder {
@@ -378,6 +390,9 @@ impl Sink for SnapshotBuilder {
     fn fx_rate(&mut self, r: FxRateRecord) {
         SnapshotBuilder::fx_rate(self, r.day, r.base, r.quote, r.rate)
     }
+    fn scheduled(&mut self, r: ScheduledItemRecord) {
+        SnapshotBuilder::scheduled_item(self, &r)
+    }
 }
 
 impl Sink for Dataset {
@@ -412,6 +427,9 @@ impl Sink for Dataset {
     }
     fn fx_rate(&mut self, r: FxRateRecord) {
         self.fx_rates.push(r)
+    }
+    fn scheduled(&mut self, r: ScheduledItemRecord) {
+        self.scheduled_items.push(r)
     }
 }
 
@@ -620,6 +638,20 @@ impl<S: Sink> Decoder<S> {
         let base = self.cur.get(r.text(1)?)?;
         let quote = self.cur.get(r.text(2)?)?;
         self.sink.fx_rate(FxRateRecord { day, base, quote, rate: Rate(r.int(3)?) });
+        Ok(())
+    }
+
+    fn scheduled(&mut self, r: &Cols<'_>) -> Result<(), StoreError> {
+        self.sink.scheduled(ScheduledItemRecord {
+            id: r.text(0)?.to_string(),
+            subscription_id: r.text(1)?.to_string(),
+            plan_id: r.text(2)?.to_string(),
+            quantity: r.int(3)?,
+            valid_from: r.int(4)?,
+            valid_to: r.opt_int(5)?,
+            scheduled_at: r.int(6)?,
+            withdrawn_at: r.opt_int(7)?,
+        });
         Ok(())
     }
 }

@@ -15,6 +15,7 @@
 //! | `invoices` | `id` | `currency`, `status`, `total`/`amount_paid`/`amount_refunded` minor units |
 //! | `invoice_lines` | `id` | ids of invoice/subscription/item/plan, period, `amount`, `tax_inclusive`, `quantity`, `prorated`, `discounts` as `discount_id:amount\|…` text (NULL when none) |
 //! | `fx_rates` | `(day, base, quote)` | `rate` as 9-decimal fixed point integer |
+//! | `scheduled_items` | `id` | subscription, plan, `quantity`, `valid_from`/`valid_to`, `scheduled_at`, `withdrawn_at` |
 //!
 //! Instants are integer Unix seconds (UTC), money is integer minor units, currencies are ISO codes and
 //! enums their wire names (`past_due`, `one_time`…). Every record table has `content_hash INTEGER`, the
@@ -170,14 +171,30 @@ CREATE TABLE imports (
 ) STRICT;
 "#,
     },
+    Migration {
+        description: "scheduled subscription changes (CMRR)",
+        sql: r#"
+CREATE TABLE scheduled_items (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    subscription_id TEXT    NOT NULL,
+    plan_id         TEXT    NOT NULL,
+    quantity        INTEGER NOT NULL,
+    valid_from      INTEGER NOT NULL,
+    valid_to        INTEGER,
+    scheduled_at    INTEGER NOT NULL,
+    withdrawn_at    INTEGER,
+    content_hash    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+"#,
+    },
 ];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Source-key columns of each table in [`TABLES`] order (the `ORDER BY` of loads and fingerprints).
-pub(crate) const KEYS: [&str; 8] =
-    ["id, valid_from", "id", "id", "id", "id, valid_from", "id", "id", "day, base, quote"];
+pub(crate) const KEYS: [&str; 9] =
+    ["id, valid_from", "id", "id", "id", "id, valid_from", "id", "id", "day, base, quote", "id"];
 
 /// Page cache per connection, in KiB (SQLite's negative `cache_size` convention).
 const CACHE_KIB: i64 = 128 * 1024;

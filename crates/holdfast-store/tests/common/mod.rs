@@ -168,6 +168,26 @@ pub fn sample() -> Dataset {
         valid_from: ts("2024-03-01"),
         valid_to: None,
     });
+    d.scheduled_items.push(ScheduledItemRecord {
+        id: "sub_sched_1:1:0".into(),
+        subscription_id: "sub_2".into(),
+        plan_id: "price_unknown".into(),
+        quantity: 4,
+        valid_from: ts("2024-09-01"),
+        valid_to: Some(ts("2025-09-01")),
+        scheduled_at: ts("2024-05-01T08:30:00Z"),
+        withdrawn_at: None,
+    });
+    d.scheduled_items.push(ScheduledItemRecord {
+        id: "sub_sched_1:0:0".into(),
+        subscription_id: "sub_2".into(),
+        plan_id: "price_unknown".into(),
+        quantity: 0,
+        valid_from: ts("2024-06-01"),
+        valid_to: None,
+        scheduled_at: ts("2024-05-01T08:30:00Z"),
+        withdrawn_at: Some(ts("2024-05-20")),
+    });
 
     for (i, (c, currency, status)) in [
         ("cus_1", Currency::EUR, InvoiceStatus::Paid),
@@ -344,7 +364,9 @@ pub fn dump(s: &Snapshot) -> String {
     .unwrap();
     let d = &s.discounts;
     names(&mut o, "discounts", &d.ids);
-    writeln!(o, "discounts {:?} {:?} {:?} {:?}", d.duration, d.percent_off_milli, d.amount_off, d.end).unwrap();
+    writeln!(o, "discounts {:?} {:?} {:?} {:?} {:?} {:?} {:?}", d.duration, d.percent_off_milli, d.amount_off, d.end, d.start, d.subscription, d.customer).unwrap();
+    let x = &s.scheduled;
+    writeln!(o, "scheduled {:?} {:?} {:?} {:?} {:?} {:?} {:?}", x.subscription, x.plan, x.quantity, x.valid_from, x.valid_to, x.scheduled_at, x.withdrawn_at).unwrap();
     let su = &s.subscriptions;
     names(&mut o, "subscriptions", &su.ids);
     writeln!(
@@ -411,6 +433,7 @@ pub fn sorted(d: &Dataset) -> Dataset {
     d.invoices.sort_by(|a, b| a.id.cmp(&b.id));
     d.invoice_lines.sort_by(|a, b| a.id.cmp(&b.id));
     d.fx_rates.sort_by_key(|r| (r.day, r.base, r.quote));
+    d.scheduled_items.sort_by(|a, b| a.id.cmp(&b.id));
     d
 }
 
@@ -424,5 +447,6 @@ pub fn counts_of(d: &Dataset) -> Vec<(&'static str, u64)> {
         ("invoices", d.invoices.len() as u64),
         ("invoice_lines", d.invoice_lines.len() as u64),
         ("fx_rates", d.fx_rates.len() as u64),
+        ("scheduled_items", d.scheduled_items.len() as u64),
     ]
 }
