@@ -164,11 +164,26 @@ fn import_stripe_objects_gives_the_ledger_and_refuses_bad_files_whole() {
     ok(&again);
     assert!(String::from_utf8_lossy(&again.stderr).contains(" 0 new"));
     let before = ok(&holdfast(d.path(), &["status"]));
-    std::fs::write(d.path().join("bad.json"), r#"{"object":"list","data":[{"object":"widget","id":"w_1"}]}"#).unwrap();
-    let bad = holdfast(d.path(), &["import", "stripe", "bad.json"]);
-    assert_eq!(bad.status.code(), Some(65));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.json: widget w_1"));
-    assert_eq!(before, ok(&holdfast(d.path(), &["status"])));
+    let report_before = ok(&holdfast(d.path(), &["report", "--format", "csv"]));
+    // Each bad input: exit 65, a message naming file, object and field, and the store unchanged.
+    let mixed = r#"[{"object":"invoice","id":"in_x","customer":"cus_A","currency":"usd","created":1,"total":0,"status":"paid","subscription":"sub_x","lines":{"data":[]}},
+        {"object":"invoice","id":"in_y","customer":"cus_A","currency":"usd","created":1,"total":0,"status":"paid","parent":{"subscription_details":{"subscription":"sub_x"}},"lines":{"data":[]}}]"#;
+    let missing_price = r#"{"object":"invoice","id":"in_z","customer":"cus_A","currency":"usd","created":1,"total":100,"status":"paid","subscription":"sub_x",
+        "lines":{"data":[{"id":"il_z","object":"line_item","amount":100,"currency":"usd","type":"subscription","subscription":"sub_x","price":"price_nowhere","period":{"start":1,"end":2}}]}}"#;
+    for (name, text, expect) in [
+        ("widget.json", r#"{"object":"list","data":[{"object":"widget","id":"w_1"}]}"#, "widget.json: widget w_1: field `object`"),
+        ("broken.json", r#"{"object":"list","data":[{"object":"customer","id":"cus_Q""#, "broken.json:1:"),
+        ("mixed.json", mixed, "one API shape per file"),
+        ("price.json", missing_price, "field `lines.data[0].price`: \"price_nowhere\""),
+    ] {
+        std::fs::write(d.path().join(name), text).unwrap();
+        let bad = holdfast(d.path(), &["import", "stripe", name]);
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(65), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert_eq!(before, ok(&holdfast(d.path(), &["status"])), "{name}");
+        assert_eq!(report_before, ok(&holdfast(d.path(), &["report", "--format", "csv"])), "{name}");
+    }
     assert_eq!(holdfast(d.path(), &["import", "stripe"]).status.code(), Some(2));
 }
 
@@ -185,4 +200,28 @@ fn merge_map_file_merges_customers_and_names_bad_rows() {
     let e = holdfast(d.path(), &["report", "--merge-map", "bad.csv"]);
     assert_eq!(e.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&e.stderr).contains("bad.csv:1: missing column `from_customer_id`"));
+}
+
+#[test]
+fn reconcile_stripe_explains_each_difference() {
+    let d = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../holdfast-stripe/tests/fixtures/cm_basil");
+    ok(&holdfast(d.path(), &["import", "stripe", fixtures.to_str().unwrap()]));
+    // Stripe's export: cus_A as Holdfast sees it in January, one cent off in February, plus a customer
+    // Holdfast never imported.
+    std::fs::write(d.path().join("mrr.csv"), "customer_id,customer_email,2024-01-31,2024-02-29\ncus_A,billing@acme.example,166.67,166.68\ncus_Z,z@z.example,,49.00\n").unwrap();
+    let out = ok(&holdfast(d.path(), &["reconcile", "stripe", "mrr.csv", "--format", "csv"]));
+    let rows: Vec<Vec<String>> = out.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+    let find = |c: &str, m: &str| rows.iter().find(|r| r[1] == c && r[0] == m).unwrap_or_else(|| panic!("{c} {m}: {out}")).clone();
+    assert_eq!(find("cus_A", "2024-02")[5], "rounding", "{out}");
+    assert_eq!(find("cus_Z", "2024-02")[5], "missing_data", "{out}");
+    assert!(!rows.iter().any(|r| r[1] == "cus_A" && r[0] == "2024-01"), "January agrees: {out}");
+    let table = ok(&holdfast(d.path(), &["reconcile", "stripe", "mrr.csv"]));
+    assert!(table.contains("Holdfast vs Stripe") && table.contains("missing data"), "{table}");
+    // A bad export: exit 65 naming the line and column.
+    std::fs::write(d.path().join("bad.csv"), "customer_id,2024-01\ncus_A,12.x5\n").unwrap();
+    let bad = holdfast(d.path(), &["reconcile", "stripe", "bad.csv"]);
+    assert_eq!(bad.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.csv:2:"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert_eq!(holdfast(d.path(), &["reconcile", "stripe", "nope.csv"]).status.code(), Some(66));
 }

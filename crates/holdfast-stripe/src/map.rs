@@ -1324,6 +1324,16 @@ fn line(cx: &Cx, l: &Value, p: &str, inv: &InvoiceRecord, shape: Shape, inv_sub:
             tax_inclusive = tax;
         }
     }
+    if let Some(pid) = &plan_id {
+        if !plan_types.contains_key(pid) {
+            // Without the price its interval is unknown: the line's MRR would be a guess.
+            let field = match shape {
+                Shape::Old => format!("{p}price"),
+                Shape::Basil => format!("{p}pricing.price_details.price"),
+            };
+            return Err(cx.err(&field, Some(&Value::String(pid.clone())), "a price present in the input (list GET /v1/prices with the export, or expand the line's price)"));
+        }
+    }
     let price_type = plan_id.as_ref().and_then(|x| plan_types.get(x)).copied().unwrap_or(default_type);
     if price_type == PriceType::Recurring && subscription_id.is_none() {
         subscription_id = inv_sub.map(str::to_string);

@@ -101,10 +101,11 @@ fn basil_invoice_with_parent_coupons_taxes_and_a_separate_lines_page() {
     assert_eq!((l1.id.as_str(), l1.subscription_id.as_deref(), l1.item_id.as_deref(), l1.plan_id.as_deref()), ("il_b1", Some("sub_b"), Some("si_b"), Some("price_gold_m")));
     assert_eq!(l1.discounts, vec![LineDiscount { discount_id: "di_launch".into(), amount: 2_000 }, LineDiscount { discount_id: "di_welcome".into(), amount: 500 }]);
     assert_eq!((l1.amount, l1.tax_inclusive, l1.quantity, l1.price_type), (10_000, 1_500, 2, PriceType::Recurring));
-    // A line whose price is not in the input keeps its plan id; no plan record is made up.
+    // A line naming its price by id takes it from the price list.
     let l2 = &d.invoice_lines[1];
     assert_eq!((l2.plan_id.as_deref(), l2.tax_inclusive, l2.price_type), (Some("price_addon_legacy"), 0, PriceType::Recurring));
-    assert!(d.plans.iter().all(|p| p.id != "price_addon_legacy"));
+    let p = d.plans.iter().find(|p| p.id == "price_addon_legacy").unwrap();
+    assert_eq!((p.amount, p.interval), (2_000, Some(Interval::Month)));
     // Coupons: repeating (expanded `coupon`) and once (clover `source.coupon` by id).
     let launch = d.discounts.iter().find(|x| x.id == "di_launch").unwrap();
     assert_eq!(
@@ -321,4 +322,16 @@ fn discount_events_latest_state_and_deletion_end() {
     let (ds, _) = read_values(vec![("a.json".into(), json!([ev("evt_2", "customer.discount.deleted", 900, d("new")), ev("evt_1", "customer.discount.created", 100, d("old"))]))]).unwrap();
     let r = &ds.discounts[0];
     assert_eq!((r.name.as_deref(), r.percent_off_milli, r.start, r.end), (Some("new"), Some(12_500), Some(100), Some(900)));
+}
+
+#[test]
+fn a_line_whose_price_is_missing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["01_objects.json", "02_in_b1_lines.json"] {
+        std::fs::copy(fixture("basil_invoice").join(f), dir.path().join(f)).unwrap();
+    }
+    let e = read_dir(dir.path()).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("pricing.price_details.price"));
+    let s = e.to_string();
+    assert!(s.contains("02_in_b1_lines.json") && s.contains("line_item il_b2") && s.contains("\"price_addon_legacy\"") && s.contains("GET /v1/prices"), "{s}");
 }
