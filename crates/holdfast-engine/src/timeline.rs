@@ -214,6 +214,8 @@ pub struct Scratch {
     invoices_seen: Vec<u32>,
     /// Split points of a subscription-state item version.
     cuts: Vec<Ts>,
+    /// Service periods of excluded invoices' lines (not billed).
+    excluded: Vec<(Ts, Ts)>,
     ptr: Vec<usize>,
     /// (subscription, due, cancelled) term ends, resolved into renewals once all subscriptions are built
     terms: Vec<(u32, Ts, bool)>,
@@ -243,6 +245,8 @@ struct WLine {
     item: u32,
     invoice: u32,
     prorated: bool,
+    /// Usage billed in arrears: it adds to the licensed lines of its item, never replaces them.
+    metered: bool,
     interval: Option<Interval>,
 }
 
@@ -282,6 +286,9 @@ pub enum Cause {
     Paused,
     /// Trial or not yet paying under subscription-state MRR.
     NotPaying,
+    /// Its invoice is excluded (`uncollectible_policy = exclude`, `refund_policy = exclude_fully_refunded`):
+    /// the period it bills counts as not billed.
+    Excluded,
 }
 
 impl Cause {
@@ -293,6 +300,7 @@ impl Cause {
             Cause::Unpaid => "unpaid",
             Cause::Paused => "paused",
             Cause::NotPaying => "not_paying",
+            Cause::Excluded => "excluded",
         }
     }
 }
@@ -531,6 +539,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
     let si = sub as usize;
     let status = subs.status[si];
     sc.lines.clear();
+    sc.excluded.clear();
     let use_items = s.mrr_source == MrrSource::SubscriptionState && !ctx.items_by_sub.get(sub).is_empty();
     let mut currency: Option<Currency> = None;
     if use_items {
@@ -607,6 +616,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
                     item: it.item[iv],
                     invoice: NONE,
                     prorated: false,
+                    metered: false,
                     interval: Some(interval),
                 });
             }
@@ -628,11 +638,14 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             if !ok {
                 continue;
             }
-            if status_i == InvoiceStatus::Uncollectible && s.uncollectible_policy == UncollectiblePolicy::Exclude {
-                continue;
-            }
             let refunded = if s.refund_policy == RefundPolicy::Ignore { 0 } else { inv.amount_refunded(i) };
-            if s.refund_policy == RefundPolicy::ExcludeFullyRefunded && inv.total[i] > 0 && refunded >= inv.total[i] {
+            if (status_i == InvoiceStatus::Uncollectible && s.uncollectible_policy == UncollectiblePolicy::Exclude)
+                || (s.refund_policy == RefundPolicy::ExcludeFullyRefunded && inv.total[i] > 0 && refunded >= inv.total[i])
+            {
+                // Not billed: the period must not be bridged by carry-forward.
+                if !prorated && lines.amount[l] > 0 {
+                    sc.excluded.push((lines.period_start[l], lines.period_end(l)));
+                }
                 continue;
             }
             let plan = lines.plan[l];
@@ -685,6 +698,7 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
                 item: lines.item[l],
                 invoice: i as u32,
                 prorated,
+                metered: usage == UsageType::Metered,
                 interval: interval.map(|x| x.0),
             });
         }
@@ -821,6 +835,9 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
             }
         }
     }
+    for &(a, b) in &sc.excluded {
+        sc.dead.push((a, b, Cause::Excluded, true));
+    }
     if s.unpaid_is_churn {
         if let Some(u) = known(subs.unpaid_since[si].get()) {
             sc.dead.push((u, Ts::MAX, Cause::Unpaid, true));
@@ -913,14 +930,16 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
 }
 
 /// Lines of one item supersede earlier-issued non-prorated lines of that item over their overlap, unless a
-/// negative prorated line of the item already credits the overlap (spec §2.2).
+/// negative prorated line of the item already credits the overlap (spec §2.2). Metered usage lines form
+/// their own group: billed in arrears, they add to the licensed lines of the same period.
 fn supersede(lines: &mut [WLine]) {
-    lines.sort_unstable_by_key(|l| (l.item, l.prorated, l.a, l.issued, l.b));
+    let key = |l: &WLine| (l.item, l.metered);
+    lines.sort_unstable_by_key(|l| (key(l), l.prorated, l.a, l.issued, l.b));
     let n = lines.len();
     let mut i = 0;
     while i < n {
         let mut j = i;
-        while j < n && lines[j].item == lines[i].item {
+        while j < n && key(&lines[j]) == key(&lines[i]) {
             j += 1;
         }
         // [i, j) = one item; base lines first (prorated=false sorts first)

@@ -645,3 +645,61 @@ fn subscription_schedules_move_cmrr_until_they_take_effect() {
     let (_, r) = a.run("2024-03-31T12:00:00Z", settings(&[("cmrr_horizon_days", "30")]));
     assert_eq!(r.tables[0].get("cmrr", "2024-03", None).unwrap().value.map(|v| v.as_f64() as i64), Some(10_000));
 }
+
+/// A $50 licensed price plus a metered price billed $30 in arrears: metered revenue is left out by default
+/// (ChartMogul, Stripe) and counted over its usage period with `include_metered` (ProfitWell).
+#[test]
+fn metered_prices_are_excluded_unless_asked() {
+    let mut a = Account::default();
+    a.customer("cus_1", "a@acme.example", json!({}));
+    a.price("base", 5_000, "usd", "month", 1);
+    a.objects.push(json!({"id": "calls", "object": "price", "currency": "usd", "unit_amount": 1, "type": "recurring", "product": "prod_calls",
+        "recurring": {"interval": "month", "interval_count": 1, "usage_type": "metered"}}));
+    a.subscription("sub_1", "cus_1", &[("si_1", "base", 1), ("si_2", "calls", 1)], "2024-01-01", json!({}));
+    a.invoice("cus_1", Some("sub_1"), "usd", "2024-01-01", Some("2024-01-01"), &[line("base", 1, 5_000, "2024-01-01", "2024-02-01")], json!({}));
+    a.invoice("cus_1", Some("sub_1"), "usd", "2024-02-01", Some("2024-02-01"), &[line("base", 1, 5_000, "2024-02-01", "2024-03-01"), line("calls", 3_000, 3_000, "2024-01-01", "2024-02-01")], json!({}));
+    assert_eq!(a.moves("cus_1", "2024-02-15", Settings::default()), vec![(NewBusiness, 5_000, t("2024-01-01"))]);
+    assert_eq!(
+        a.moves("cus_1", "2024-02-15", settings(&[("include_metered", "true")])),
+        vec![(NewBusiness, 8_000, t("2024-01-01")), (Contraction, -3_000, t("2024-02-01"))]
+    );
+}
+
+/// February's invoice written off as uncollectible: counted by default; with `uncollectible_policy =
+/// exclude` February bills nothing — churn on February 1 and reactivation when March is paid.
+#[test]
+fn uncollectible_invoice_by_policy() {
+    let mut a = Account::default();
+    a.customer("cus_1", "a@acme.example", json!({}));
+    a.price("pro", 5_000, "usd", "month", 1);
+    a.subscription("sub_1", "cus_1", &[("si_1", "pro", 1)], "2024-01-01", json!({}));
+    a.monthly("cus_1", "sub_1", "pro", 1, 5_000, &["2024-01-01", "2024-02-01"]);
+    a.invoice("cus_1", Some("sub_1"), "usd", "2024-02-01", None, &[line("pro", 1, 5_000, "2024-02-01", "2024-03-01")], json!({"status": "uncollectible"}));
+    a.monthly("cus_1", "sub_1", "pro", 1, 5_000, &["2024-03-01", "2024-04-01"]);
+    assert_eq!(a.moves("cus_1", "2024-03-15", Settings::default()), vec![(NewBusiness, 5_000, t("2024-01-01"))]);
+    assert_eq!(
+        a.moves("cus_1", "2024-03-15", settings(&[("uncollectible_policy", "exclude")])),
+        vec![(NewBusiness, 5_000, t("2024-01-01")), (Churn, -5_000, t("2024-02-01")), (Reactivation, 5_000, t("2024-03-01"))]
+    );
+}
+
+/// February's $50 invoice refunded $20 through its charge: ignored by default; `deduct` counts $30 for
+/// February; `exclude_fully_refunded` only drops invoices refunded in full.
+#[test]
+fn refunds_by_policy() {
+    let mut a = Account::default();
+    a.customer("cus_1", "a@acme.example", json!({}));
+    a.price("pro", 5_000, "usd", "month", 1);
+    a.subscription("sub_1", "cus_1", &[("si_1", "pro", 1)], "2024-01-01", json!({}));
+    a.monthly("cus_1", "sub_1", "pro", 1, 5_000, &["2024-01-01", "2024-02-01"]);
+    let feb = a.invoice("cus_1", Some("sub_1"), "usd", "2024-02-01", Some("2024-02-01"), &[line("pro", 1, 5_000, "2024-02-01", "2024-03-01")], json!({"charge": "ch_feb"}));
+    a.objects.push(json!({"id": "ch_feb", "object": "charge", "amount": 5_000, "amount_refunded": 2_000, "invoice": feb, "currency": "usd"}));
+    a.monthly("cus_1", "sub_1", "pro", 1, 5_000, &["2024-03-01", "2024-04-01"]);
+    let nb = (NewBusiness, 5_000, t("2024-01-01"));
+    assert_eq!(a.moves("cus_1", "2024-03-15", Settings::default()), vec![nb]);
+    assert_eq!(a.moves("cus_1", "2024-03-15", settings(&[("refund_policy", "exclude_fully_refunded")])), vec![nb]);
+    assert_eq!(
+        a.moves("cus_1", "2024-03-15", settings(&[("refund_policy", "deduct")])),
+        vec![nb, (Contraction, -2_000, t("2024-02-01")), (Expansion, 2_000, t("2024-03-01"))]
+    );
+}
