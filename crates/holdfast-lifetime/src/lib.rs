@@ -9,5 +9,7 @@
 pub mod error;
 pub mod km;
 pub mod optimize;
+pub mod sbg;
+pub mod special;
 
 pub use error::InputError;
