@@ -6,6 +6,7 @@
 //! minor units (`i64`), rounded once at the boundary; no function panics on user data — bad input is an
 //! [`InputError`] naming the argument, position, value and expectation; undefined quantities are `None`, never
 //! NaN or ∞ in a reported value.
+pub mod btyd;
 pub mod error;
 pub mod km;
 pub mod optimize;
