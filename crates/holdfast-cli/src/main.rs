@@ -6,6 +6,7 @@
 mod bench;
 mod commands;
 mod config;
+mod lifetime;
 mod render;
 
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +50,10 @@ pub enum Command {
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
     Bench(bench::BenchArgs),
+    /// Logo and revenue retention by first-paid cohort (heatmap data), pooled across cohorts.
+    Cohorts(lifetime::CohortsArgs),
+    /// Lifetime models per billing interval: Kaplan–Meier, sBG, DEL/DERL, CLV and customer equity.
+    Ltv(lifetime::LtvArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

@@ -5,11 +5,12 @@
 //!
 //! Everything is read from the movement ledger (customer then time order), one customer at a time with one
 //! reused buffer: no per-row allocation. Ages count periods of the cohort grain: age `k` of a cohort is
-//! observed only when the end of the cohort's period `+ k` is `≤ as_of` (spec §1 "Cohort").
+//! observed only when the end of the cohort's period `+ k` is `≤ as_of` (spec §1 "Cohort"); the one exception
+//! is age 0 of a cohort whose period is still running, reported with the flag `incomplete`.
 use holdfast_core::records::Interval;
 use holdfast_core::snapshot::{Snapshot, NONE};
 use holdfast_core::time::{Calendar, Grain, Ts, SECS_PER_DAY};
-use holdfast_engine::result::{ratio, Value};
+use holdfast_engine::result::{ratio, Value, FLAG_INCOMPLETE};
 use holdfast_engine::timeline::{Change, CustomerStatus, Kind};
 use holdfast_engine::Run;
 use serde::Serialize;
@@ -142,7 +143,9 @@ pub fn cohort_matrix(run: &Run, calendar: &Calendar) -> CohortMatrix {
         let mut next_row = first + 1;
         let mut mrr = nb;
         for (k, p) in periods[c..].iter().enumerate() {
-            if p.end > run.as_of {
+            // Age 0 is shown even while the cohort's own period is still running (flagged `incomplete`), so
+            // the newest cohort's size appears; later ages only once fully observed.
+            if p.end > run.as_of && k > 0 {
                 break;
             }
             if cells.len() <= k {
@@ -175,6 +178,9 @@ pub fn cohort_matrix(run: &Run, calendar: &Calendar) -> CohortMatrix {
                 if !flags.contains(&f) {
                     flags.push(f);
                 }
+            }
+            if periods[c + k].end > run.as_of {
+                flags.push(FLAG_INCOMPLETE);
             }
             cells.push(CohortCell {
                 cohort: periods[c].label.clone(),
@@ -384,7 +390,7 @@ fn interval_ltv(run: &Run, g: &BillingInterval, members: &[usize], lives: &Lifet
         km_median_interval: km.median_interval(o.level, CiMethod::LogLog, MedianRule::Strict),
         restricted_mean,
         restricted_mean_se,
-        sbg_profile: fit.as_ref().map(|f| f.profile_intervals(&counts, o.level)),
+        sbg_profile: fit.as_ref().filter(|f| f.flags.is_empty()).map(|f| f.profile_intervals(&counts, o.level)),
         sbg_error,
         expected_lifetime: model.and_then(|m| m.expected_lifetime()),
         sbg_median: model.and_then(|m| m.median_lifetime()),

@@ -198,7 +198,8 @@ pub struct SbgFit {
     pub standard_errors: Option<[f64; 2]>,
     /// Covariance of `(ln α, ln β)`, used for delta-method intervals of derived quantities.
     pub log_covariance: Option<[[f64; 2]; 2]>,
-    /// `at_boundary`: the optimum ran off to a parameter extreme (e.g. nobody churned); estimates are limits.
+    /// `at_boundary`: the optimum ran off to a parameter extreme (|ln α| or |ln β| > 15, e.g. a constant churn
+    /// rate with no heterogeneity); estimates are limits, and no standard errors or covariance are given.
     pub flags: Vec<&'static str>,
 }
 
@@ -219,9 +220,16 @@ pub fn fit(data: &SurvivalCounts) -> Result<SbgFit, InputError> {
     if ln_a.abs() > 15.0 || ln_b.abs() > 15.0 {
         flags.push("at_boundary");
     }
-    let log_covariance = invert(&hessian(&objective, &best.x)).filter(|m| m[0][0] > 0.0 && m[1][1] > 0.0).map(|m| [[m[0][0], m[0][1]], [m[1][0], m[1][1]]]);
-    let natural = |p: &[f64]| objective(&[p[0].ln(), p[1].ln()]);
-    let standard_errors = invert(&hessian(natural, &[model.alpha, model.beta])).filter(|m| m[0][0] > 0.0 && m[1][1] > 0.0).map(|m| [m[0][0].sqrt(), m[1][1].sqrt()]);
+    // At a boundary the likelihood is flat along a ridge (e.g. α, β → ∞ with α/(α+β) fixed: no heterogeneity
+    // left, a constant churn rate); curvature-based uncertainty is meaningless there, so none is reported.
+    let (log_covariance, standard_errors) = if flags.is_empty() {
+        let log_covariance = invert(&hessian(&objective, &best.x)).filter(|m| m[0][0] > 0.0 && m[1][1] > 0.0).map(|m| [[m[0][0], m[0][1]], [m[1][0], m[1][1]]]);
+        let natural = |p: &[f64]| objective(&[p[0].ln(), p[1].ln()]);
+        let standard_errors = invert(&hessian(natural, &[model.alpha, model.beta])).filter(|m| m[0][0] > 0.0 && m[1][1] > 0.0).map(|m| [m[0][0].sqrt(), m[1][1].sqrt()]);
+        (log_covariance, standard_errors)
+    } else {
+        (None, None)
+    };
     Ok(SbgFit { model, log_likelihood: -best.value, customers: data.customers(), churned: data.churned(), horizon: data.horizon(), standard_errors, log_covariance, flags })
 }
 

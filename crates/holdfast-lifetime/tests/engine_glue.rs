@@ -49,6 +49,15 @@ fn cohort_matrix_by_hand() {
             ("2024-02", 3, 2, 1, 20_000, 20_000),
         ]
     );
+    assert!(m.cells.iter().all(|c| c.flags.is_empty()));
+    // One day later June is running: the engine sees no June cohort (no one joined), the cells are unchanged.
+    let later = history().run(&Settings::default(), "2024-06-02T00:00:00Z");
+    assert_eq!(cohort_matrix(&later, &Calendar::utc(Grain::Month)).cells.len(), m.cells.len());
+    // As of mid-February the February cohort exists but its first month is not over: age 0 only, incomplete.
+    let mid_feb = cohort_matrix(&history().run(&Settings::default(), "2024-02-15T00:00:00Z"), &Calendar::utc(Grain::Month));
+    let feb: Vec<_> = mid_feb.cells.iter().filter(|c| c.cohort == "2024-02").collect();
+    assert_eq!(feb.len(), 1);
+    assert_eq!((feb[0].age, feb[0].customers, feb[0].flags.clone()), (0, 2, vec!["incomplete"]));
     let feb2 = &m.cells[7];
     assert_eq!(feb2.logo_retention, Some(0.5));
     assert_eq!(feb2.revenue_retention, Some(1.0));

@@ -128,3 +128,15 @@ fn fits_need_a_churn_and_valid_counts() {
     assert_eq!((err.field, err.index), ("cohorts", Some(1)));
     assert!(SurvivalCounts::from_customers(&[0], &[true]).is_err());
 }
+
+#[test]
+fn constant_churn_runs_to_the_boundary_without_uncertainty() {
+    // Exactly geometric survivors (r = 0.9 every period): no heterogeneity, α and β grow without bound.
+    let data = SurvivalCounts::from_cohorts(&[vec![100_000, 90_000, 81_000, 72_900, 65_610, 59_049]]).unwrap();
+    let f = fit(&data).unwrap();
+    assert_eq!(f.flags, vec!["at_boundary"]);
+    assert_eq!((f.standard_errors, f.log_covariance), (None, None));
+    assert!((f.model.retention_rate(1) - 0.9).abs() < 1e-6 && (f.model.retention_rate(5) - 0.9).abs() < 1e-6);
+    let clv = f.clv_new(1_000, 0.01, 0.95).unwrap();
+    assert_eq!((clv.lower, clv.upper), (None, None));
+}
