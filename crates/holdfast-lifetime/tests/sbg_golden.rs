@@ -107,3 +107,23 @@ fn hardie_note_017_multi_cohort_fit() {
         abs(s[t], expected, 5e-4, &format!("S({t})"));
     }
 }
+
+#[test]
+fn beta_discrete_weibull_seven_year_fits() {
+    use holdfast_lifetime::sbg::{fit_bdw, Bdw};
+    for (name, data, a, b, c, ll) in [("regular", &REGULAR, 0.4556, 0.7793, 1.2835, -1679.60), ("high end", &HIGH_END, 0.2143, 1.4266, 1.7236, -1605.31)] {
+        let counts = counts(&data[..8]);
+        let f = fit_bdw(&counts).unwrap();
+        rel(f.model.alpha, a, 1e-3, &format!("{name} α"));
+        rel(f.model.beta, b, 1e-3, &format!("{name} β"));
+        rel(f.model.c, c, 1e-3, &format!("{name} c"));
+        abs(f.log_likelihood, ll, 0.01, &format!("{name} LL"));
+        // c = 1 is sBG: same survival and likelihood.
+        let sbg = fit(&counts).unwrap();
+        let as_bdw = Bdw { alpha: sbg.model.alpha, beta: sbg.model.beta, c: 1.0 };
+        abs(as_bdw.log_likelihood(&counts), sbg.log_likelihood, 1e-9, "BdW(c = 1) LL = sBG LL");
+        for t in 0..13 {
+            abs(as_bdw.survival(t), sbg.model.survival(t), 1e-12, "BdW(c = 1) S = sBG S");
+        }
+    }
+}
