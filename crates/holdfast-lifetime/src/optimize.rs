@@ -113,11 +113,12 @@ fn simplex_run(f: &impl Fn(&[f64]) -> f64, x0: &[f64], step: f64, ftol: f64, max
                 values[n] = contracted;
             } else {
                 // Shrink towards the best point.
-                for i in 1..=n {
-                    for j in 0..n {
-                        points[i][j] = points[0][j] + 0.5 * (points[i][j] - points[0][j]);
+                let (best, rest) = points.split_at_mut(1);
+                for (p, v) in rest.iter_mut().zip(&mut values[1..]) {
+                    for (x, b) in p.iter_mut().zip(&best[0]) {
+                        *x = b + 0.5 * (*x - b);
                     }
-                    values[i] = f(&points[i]);
+                    *v = f(p);
                 }
                 evals += n;
             }
@@ -216,7 +217,7 @@ pub fn hessian(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<Vec<f64>> {
 /// Inverse of a square matrix by Gauss–Jordan elimination with partial pivoting; `None` when singular.
 pub fn invert(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = m.len();
-    let mut a: Vec<Vec<f64>> = m.iter().map(|r| r.clone()).collect();
+    let mut a: Vec<Vec<f64>> = m.to_vec();
     let mut inv: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect()).collect();
     for col in 0..n {
         let pivot = (col..n).max_by(|&r1, &r2| a[r1][col].abs().total_cmp(&a[r2][col].abs()))?;

@@ -270,7 +270,7 @@ impl SbgFit {
             while step <= 25.0 {
                 let far = ln_hat[which] + direction * step;
                 if profile(far) < 0.0 {
-                    return bisect(&profile, ln_hat[which], far, 1e-9).map(f64::exp);
+                    return bisect(profile, ln_hat[which], far, 1e-9).map(f64::exp);
                 }
                 step *= 1.6;
             }
