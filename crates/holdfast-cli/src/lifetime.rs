@@ -4,6 +4,7 @@ use clap::Args;
 use holdfast_core::time::{format_instant, Calendar};
 use holdfast_core::Currency;
 use holdfast_lifetime::cohorts::{cohort_matrix, ltv_report, CohortMatrix, LtvOptions, LtvReport};
+use holdfast_lifetime::km::{CiMethod, MedianRule};
 use holdfast_lifetime::sbg::MoneyEstimate;
 
 use crate::commands::{as_of, load_snapshot, open_store, run_engine, settings_from, OutFormat};
@@ -32,6 +33,12 @@ pub struct LtvArgs {
     /// Periods to project retention beyond the observed horizon.
     #[arg(long, default_value_t = 12)]
     pub project: u32,
+    /// Kaplan–Meier confidence intervals: log-log (lifelines) or log (R).
+    #[arg(long, default_value = "log-log")]
+    pub ci: String,
+    /// Kaplan–Meier median: strict (first Ŝ < 0.5, lifelines) or r (Ŝ ≤ 0.5, midpoint on a flat half).
+    #[arg(long, default_value = "strict")]
+    pub median: String,
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     pub format: OutFormat,
     #[command(flatten)]
@@ -102,11 +109,21 @@ pub fn ltv(cfg: &Config, a: &LtvArgs) -> Result<(), Failure> {
     if !(a.discount_rate > 0.0 && a.discount_rate.is_finite()) {
         return Err(Failure::new(2, format!("--discount-rate {}: expected an annual rate > 0, e.g. 0.10", a.discount_rate)));
     }
+    let ci = match a.ci.as_str() {
+        "log-log" | "log_log" => CiMethod::LogLog,
+        "log" => CiMethod::Log,
+        other => return Err(Failure::new(2, format!("--ci {other:?}: expected log-log or log"))),
+    };
+    let median = match a.median.as_str() {
+        "strict" => MedianRule::Strict,
+        "r" => MedianRule::R,
+        other => return Err(Failure::new(2, format!("--median {other:?}: expected strict or r"))),
+    };
     let s = settings_from(cfg, &a.policy)?;
     let store = open_store(&cfg.db, true)?;
     let snap = load_snapshot(&store)?;
     let run = run_engine(&snap, &s, holdfast_core::Grain::Month, &[], as_of(&a.policy)?, None)?;
-    let options = LtvOptions { level: a.level, annual_discount_rate: a.discount_rate, gross_margin: s.gross_margin, projection_periods: a.project };
+    let options = LtvOptions { level: a.level, annual_discount_rate: a.discount_rate, gross_margin: s.gross_margin, projection_periods: a.project, ci, median };
     let report = ltv_report(&run, &snap, &options);
     print!("{}", render_ltv(&report, s.reporting_currency, a.format));
     Ok(())

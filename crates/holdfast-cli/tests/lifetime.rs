@@ -49,6 +49,10 @@ fn cohorts_and_ltv_agree_on_the_paying_customers() {
     let table = ok(&holdfast(d.path(), &["ltv"]));
     assert!(table.contains("month billing") && table.contains("customer equity"), "{table}");
 
+    let r_rules: serde_json::Value = serde_json::from_str(&ok(&holdfast(d.path(), &["ltv", "--format", "json", "--ci", "log", "--median", "r"]))).unwrap();
+    assert_eq!(r_rules["report"]["options"]["ci"], "log");
+    let bad = holdfast(d.path(), &["ltv", "--ci", "plain"]);
+    assert_eq!(bad.status.code(), Some(2));
     let bad = holdfast(d.path(), &["ltv", "--level", "95"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--level 95"));

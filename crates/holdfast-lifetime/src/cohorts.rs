@@ -274,11 +274,15 @@ pub struct LtvOptions {
     pub gross_margin: f64,
     /// Periods beyond the observed horizon to project retention.
     pub projection_periods: u32,
+    /// Kaplan–Meier confidence intervals (log-log by default, `log` as R).
+    pub ci: CiMethod,
+    /// Kaplan–Meier median rule (strict `Ŝ < 0.5` by default, `r`).
+    pub median: MedianRule,
 }
 
 impl Default for LtvOptions {
     fn default() -> Self {
-        LtvOptions { level: 0.95, annual_discount_rate: 0.10, gross_margin: 1.0, projection_periods: 12 }
+        LtvOptions { level: 0.95, annual_discount_rate: 0.10, gross_margin: 1.0, projection_periods: 12, ci: CiMethod::LogLog, median: MedianRule::Strict }
     }
 }
 
@@ -292,7 +296,7 @@ pub struct IntervalLtv {
     pub active: u64,
     /// Longest observed life in periods.
     pub horizon: u32,
-    /// Kaplan–Meier median lifetime in periods (strict rule) and its confidence interval.
+    /// Kaplan–Meier median lifetime in periods (by the chosen rule) and its confidence interval.
     pub km_median: Option<f64>,
     pub km_median_interval: (Option<f64>, Option<f64>),
     /// Restricted mean lifetime up to the observed horizon, in periods, with its standard error.
@@ -386,8 +390,8 @@ fn interval_ltv(run: &Run, g: &BillingInterval, members: &[usize], lives: &Lifet
         churned: counts.churned(),
         active,
         horizon,
-        km_median: km.median(MedianRule::Strict),
-        km_median_interval: km.median_interval(o.level, CiMethod::LogLog, MedianRule::Strict),
+        km_median: km.median(o.median),
+        km_median_interval: km.median_interval(o.level, o.ci, o.median),
         restricted_mean,
         restricted_mean_se,
         sbg_profile: fit.as_ref().filter(|f| f.flags.is_empty()).map(|f| f.profile_intervals(&counts, o.level)),
@@ -401,7 +405,7 @@ fn interval_ltv(run: &Run, g: &BillingInterval, members: &[usize], lives: &Lifet
         clv_new: fit.as_ref().and_then(|f| f.clv_new(margin, d, o.level)),
         customer_equity: fit.as_ref().and_then(|f| f.customer_equity(margin, d, &by_renewals, o.level)),
         retention: model.map(|m| project_retention(&km, &m, horizon + o.projection_periods)).unwrap_or_default(),
-        retention_band: (0..=horizon).map(|t| km.interval_at(t as f64, o.level, CiMethod::LogLog)).collect(),
+        retention_band: (0..=horizon).map(|t| km.interval_at(t as f64, o.level, o.ci)).collect(),
         sbg: fit,
     }
 }
