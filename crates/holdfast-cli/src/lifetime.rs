@@ -109,6 +109,9 @@ pub fn ltv(cfg: &Config, a: &LtvArgs) -> Result<(), Failure> {
     if !(a.discount_rate > 0.0 && a.discount_rate.is_finite()) {
         return Err(Failure::new(2, format!("--discount-rate {}: expected an annual rate > 0, e.g. 0.10", a.discount_rate)));
     }
+    if a.project > 1200 {
+        return Err(Failure::new(2, format!("--project {}: expected at most 1200 periods", a.project)));
+    }
     let ci = match a.ci.as_str() {
         "log-log" | "log_log" => CiMethod::LogLog,
         "log" => CiMethod::Log,
