@@ -210,6 +210,16 @@ fn render_ltv(r: &LtvReport, cur: Currency, format: OutFormat) -> String {
                 t.add_row(["retention by age (* = sBG projection)".to_string(), lines.join("\n")]);
                 out.push_str(&format!("{t}\n"));
             }
+            if let Some(test) = &r.interval_log_rank {
+                let names: Vec<&str> = r.intervals.iter().map(|i| i.interval.as_str()).collect();
+                out.push_str(&format!(
+                    "Log-rank test, survival in days by billing interval ({}): χ² {:.2}, {} df, p {:.3e}\n",
+                    names.join(" vs "),
+                    test.chi_square,
+                    test.degrees_of_freedom,
+                    test.p_value
+                ));
+            }
             if r.customers_without_interval > 0 {
                 out.push_str(&format!("{} paying customers without a billing interval are not included.\n", r.customers_without_interval));
             }

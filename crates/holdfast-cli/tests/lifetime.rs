@@ -48,6 +48,11 @@ fn cohorts_and_ltv_agree_on_the_paying_customers() {
     assert!(csv.starts_with("cohort,age,customers,retained,logo_retention,new_business_mrr,mrr,revenue_retention,gross_revenue_retention\n"));
     let table = ok(&holdfast(d.path(), &["ltv"]));
     assert!(table.contains("month billing") && table.contains("customer equity"), "{table}");
+    if report["intervals"].as_array().unwrap().len() >= 2 {
+        let p = report["interval_log_rank"]["p_value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+        assert!(table.contains("Log-rank test"), "{table}");
+    }
 
     let r_rules: serde_json::Value = serde_json::from_str(&ok(&holdfast(d.path(), &["ltv", "--format", "json", "--ci", "log", "--median", "r"]))).unwrap();
     assert_eq!(r_rules["report"]["options"]["ci"], "log");

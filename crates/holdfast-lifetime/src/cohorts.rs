@@ -15,7 +15,7 @@ use holdfast_engine::timeline::{Change, CustomerStatus, Kind};
 use holdfast_engine::Run;
 use serde::Serialize;
 
-use crate::km::{CiMethod, Interval as Band, KaplanMeier, MedianRule};
+use crate::km::{log_rank, CiMethod, Interval as Band, KaplanMeier, LogRank, MedianRule};
 use crate::sbg::{self, period_discount_rate, project_retention, MoneyEstimate, ProfileIntervals, ProjectedRetention, SbgFit, SurvivalCounts};
 
 /// Paying customers' lives, one entry per customer with a `new_business` row, in customer order.
@@ -331,6 +331,9 @@ pub struct LtvReport {
     pub intervals: Vec<IntervalLtv>,
     /// Paying customers whose billing interval is unknown (no recurring line with a plan interval).
     pub customers_without_interval: u64,
+    /// Log-rank test of equal survival (in days since first paid start) across the billing intervals, in the
+    /// order of `intervals`; `None` with fewer than two intervals.
+    pub interval_log_rank: Option<LogRank>,
 }
 
 /// Kaplan–Meier and sBG per billing interval, with DEL/DERL, CLV and customer equity.
@@ -351,7 +354,16 @@ pub fn ltv_report(run: &Run, snap: &Snapshot, options: &LtvOptions) -> LtvReport
             interval_ltv(run, g, &members, &lives, &periods, &churned, options)
         })
         .collect();
-    LtvReport { as_of: run.as_of, options: *options, intervals: report, customers_without_interval: without }
+    let (mut t, mut e, mut g) = (vec![], vec![], vec![]);
+    for i in 0..lives.len() {
+        if let Some(k) = intervals[lives.customer[i] as usize].and_then(|b| groups.iter().position(|x| *x == b)) {
+            t.push(days[i]);
+            e.push(lives.churned[i]);
+            g.push(k as u32);
+        }
+    }
+    let interval_log_rank = if groups.len() >= 2 { log_rank(&t, &e, &g).ok() } else { None };
+    LtvReport { as_of: run.as_of, options: *options, intervals: report, customers_without_interval: without, interval_log_rank }
 }
 
 fn interval_ltv(run: &Run, g: &BillingInterval, members: &[usize], lives: &Lifetimes, periods: &[u32], churned: &[bool], o: &LtvOptions) -> IntervalLtv {

@@ -95,3 +95,34 @@ fn note_017_triangle_pooled_retention() {
         close(km.survival_at(k as f64), expected[k], 1e-12, &format!("KM S({k})"));
     }
 }
+
+#[test]
+fn log_rank_with_three_groups_reduces_to_two_when_a_group_is_split_in_identical_halves() {
+    // Splitting the placebo arm into two groups with identical data leaves the 6-MP vs placebo contrast; the
+    // three-group statistic (2 df) then equals the two-group one, since the halves add no difference.
+    let (t, e, g) = gehan();
+    let (mut t3, mut e3, mut g3) = (t.clone(), e.clone(), g.clone());
+    for i in 0..t.len() {
+        if g[i] == 1 {
+            t3.push(t[i]);
+            e3.push(e[i]);
+            g3.push(2);
+        }
+    }
+    let mut t2 = t.clone();
+    let mut e2 = e.clone();
+    let mut g2 = g.clone();
+    for i in 0..t.len() {
+        if g[i] == 1 {
+            t2.push(t[i]);
+            e2.push(e[i]);
+            g2.push(1);
+        }
+    }
+    let three = log_rank(&t3, &e3, &g3).unwrap();
+    let two = log_rank(&t2, &e2, &g2).unwrap();
+    assert_eq!(three.degrees_of_freedom, 2);
+    close(three.chi_square, two.chi_square, 1e-9, "χ² with an identical split");
+    assert!(three.p_value > two.p_value, "the same χ² on more degrees of freedom is less significant");
+    assert!((three.observed.iter().sum::<f64>() - three.expected.iter().sum::<f64>()).abs() < 1e-9, "Σ O = Σ E");
+}
