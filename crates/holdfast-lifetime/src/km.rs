@@ -356,5 +356,5 @@ pub fn log_rank(durations: &[f64], observed: &[bool], groups: &[u32]) -> Result<
     let diff: Vec<f64> = (0..m).map(|g| obs[g] - exp[g]).collect();
     let chi_square: f64 = (0..m).map(|g| (0..m).map(|h| diff[g] * inv[g][h] * diff[h]).sum::<f64>()).sum();
     let dist = ChiSquared::new(m as f64).map_err(|e| InputError::whole("groups", k, e.to_string()))?;
-    Ok(LogRank { observed: obs, expected: exp, chi_square, degrees_of_freedom: m, p_value: 1.0 - dist.cdf(chi_square) })
+    Ok(LogRank { observed: obs, expected: exp, chi_square, degrees_of_freedom: m, p_value: dist.sf(chi_square) })
 }
