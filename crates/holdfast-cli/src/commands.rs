@@ -141,6 +141,8 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
         Command::Reconcile { source } => crate::reconcile::run(&cfg, source),
+        Command::Cohorts(a) => crate::lifetime::cohorts(&cfg, a),
+        Command::Ltv(a) => crate::lifetime::ltv(&cfg, a),
     }
 }
 
@@ -212,7 +214,7 @@ fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&st
     Ok(run.periods.iter().filter(|p| p.start >= from && p.start < to).map(|p| p.label.clone()).collect())
 }
 
-fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
+pub(crate) fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
     let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
     let (from, to) = match period {
         Some(spec) => {

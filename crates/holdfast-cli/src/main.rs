@@ -7,6 +7,7 @@ mod bench;
 mod commands;
 mod config;
 mod reconcile;
+mod lifetime;
 mod render;
 
 use clap::{Args, Parser, Subcommand};
@@ -55,6 +56,10 @@ pub enum Command {
         #[command(subcommand)]
         source: reconcile::ReconcileSource,
     },
+    /// Logo and revenue retention by first-paid cohort (heatmap data), pooled across cohorts.
+    Cohorts(lifetime::CohortsArgs),
+    /// Lifetime models per billing interval: Kaplan–Meier, sBG, DEL/DERL, CLV and customer equity.
+    Ltv(lifetime::LtvArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.
