@@ -930,6 +930,10 @@ fn plan(cx: &Cx, v: &Value, p: &str, products: &mut BTreeMap<String, String>, re
                 if cx.opt_str(v, p, "billing_scheme")? == Some("tiered") {
                     report.notes.push(format!("price {pid}: tiered pricing; the plan record has amount 0 (tiers cannot be represented; invoice lines carry the billed amounts)"));
                     0
+                } else if nn(v.get("custom_unit_amount")).is_some() {
+                    // A pay-what-you-want price (Checkout, Payment Links): no unit amount until the customer picks one.
+                    report.notes.push(format!("price {pid}: the customer chooses the amount (custom_unit_amount); the plan record has amount 0 (invoice lines carry the billed amounts)"));
+                    0
                 } else {
                     return Err(cx.err(&format!("{p}{amount_k}"), None, format!("a unit amount (`{amount_k}` or `{dec_k}`)")));
                 }
