@@ -35,7 +35,8 @@ def main() -> int:
             print("npm is not installed (needed to fetch npm packages)", file=sys.stderr)
             return 1
         if r.returncode != 0:
-            print(f"npm pack {spec} failed: {r.stderr.strip() or r.stdout.strip()}", file=sys.stderr)
+            why = r.stderr.strip() or r.stdout.strip() or f"no message; run `npm pack {spec}` to see why (offline? registry unreachable?)"
+            print(f"npm pack {spec} failed (exit {r.returncode}): {why}", file=sys.stderr)
             return 1
         archives = [p for p in pathlib.Path(tmp).iterdir() if p.name.endswith(".tgz")]
         if len(archives) != 1:
