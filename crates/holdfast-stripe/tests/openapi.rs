@@ -139,6 +139,9 @@ struct Variant {
     amount_off_coupon: bool,
     /// Every listed object (but the subscription, which has its own event) also comes as an event.
     as_events: bool,
+    /// Expanded references take the deletion-stub form where the schema allows one (`deleted_customer`,
+    /// `deleted_product`, `deleted_discount`, …): the object was deleted after it was referenced.
+    deleted_forms: bool,
     /// `(schema, property, value)`: one value of an enum of [`SWEEPS`] instead of the usual one.
     sweep: Option<(&'static str, &'static str, &'static str)>,
 }
@@ -212,12 +215,12 @@ impl Gen {
             let inner = if world_id(name).is_some() && expand { self.component(name, false) } else { self.component(name, expand) };
             return inner.or_else(|| schema_nullable(schema).then_some(Value::Null));
         }
-        if let Some(target) = expansion_target(schema) {
-            return Some(if expand {
-                self.component(&target, false).unwrap_or_else(|| Value::String(id_of(&target)))
-            } else {
-                Value::String(id_of(&target))
-            });
+        if let Some(target) = expansion_target(schema, false) {
+            if !expand {
+                return Some(Value::String(id_of(&target)));
+            }
+            let form = expansion_target(schema, self.v.deleted_forms).unwrap_or(target.clone());
+            return Some(self.component(&form, false).unwrap_or_else(|| Value::String(id_of(&target))));
         }
         if let Some(options) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
             // Not expandable: the first alternative that is not a deletion stub.
@@ -269,7 +272,7 @@ impl Gen {
             Some("string") => Some(Value::String(string_for(owner, prop, schema))),
             Some("integer") => Some(json!(integer_for(prop, schema))),
             Some("number") => Some(json!(12.5)),
-            Some("boolean") => Some(json!(matches!(prop, "active" | "valid" | "discountable"))),
+            Some("boolean") => Some(json!(matches!(prop, "active" | "valid" | "discountable" | "deleted"))),
             Some(t) => panic!("{owner}.{prop}: unexpected schema type {t}"),
         }
     }
@@ -285,7 +288,8 @@ impl Gen {
         let send_invoice = v.pick("invoice", "collection_method", "charge_automatically") == "send_invoice";
         let repeating = v.pick("coupon", "duration", "repeating") == "repeating";
         Some(match (owner, prop) {
-            (_, "id") if world_id(owner).is_some() => json!(world_id(owner).unwrap()),
+            // A deletion stub has the id of the object it stands for.
+            (_, "id") if world_id(owner.trim_start_matches("deleted_")).is_some() => json!(world_id(owner.trim_start_matches("deleted_")).unwrap()),
             ("price", "type") => json!("recurring"),
             ("price", "unit_amount") | ("plan", "amount") => json!(UNIT_AMOUNT),
             ("price", "unit_amount_decimal") | ("plan", "amount_decimal") => json!(UNIT_AMOUNT.to_string()),
@@ -442,14 +446,13 @@ fn schema_nullable(s: &Value) -> bool {
 }
 
 /// An expandable reference (`anyOf` of an id string and objects, with `x-expansionResources`): the schema of
-/// its (non-deleted) expanded form.
-fn expansion_target(s: &Value) -> Option<String> {
+/// its expanded form, the deletion stub (`deleted_…`) if `deleted` and the schema has one.
+fn expansion_target(s: &Value, deleted: bool) -> Option<String> {
     let options = s.get("x-expansionResources")?.get("oneOf")?.as_array()?;
-    options
-        .iter()
-        .filter_map(|o| o.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/"))
-        .find(|n| !n.starts_with("deleted_"))
-        .map(str::to_string)
+    let names: Vec<&str> = options.iter().filter_map(|o| o.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")).collect();
+    let live = names.iter().find(|n| !n.starts_with("deleted_"));
+    let stub = names.iter().find(|n| n.starts_with("deleted_"));
+    (if deleted { stub.or(live) } else { live }).map(|n| n.to_string())
 }
 
 fn string_for(owner: &str, prop: &str, schema: &Value) -> String {
@@ -494,7 +497,7 @@ fn integer_for(prop: &str, schema: &Value) -> i64 {
 }
 
 /// Every reference an id, every field filled, an active subscription, a paid invoice.
-const BASE: Variant = Variant { expand: false, nulls: false, subscription_status: "active", invoice_status: "paid", amount_off_coupon: false, as_events: false, sweep: None };
+const BASE: Variant = Variant { expand: false, nulls: false, subscription_status: "active", invoice_status: "paid", amount_off_coupon: false, as_events: false, deleted_forms: false, sweep: None };
 
 fn variants() -> Vec<Variant> {
     const SUB: &[&str] = &["active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"];
@@ -511,6 +514,7 @@ fn variants() -> Vec<Variant> {
         out.push(Variant { expand, nulls: true, ..BASE });
         out.push(Variant { expand, as_events: true, ..BASE });
     }
+    out.push(Variant { expand: true, deleted_forms: true, ..BASE });
     // Expansion does not change how these enums are read: ids only.
     for (owner, prop, values) in SWEEPS {
         for value in values.iter() {
@@ -549,8 +553,10 @@ fn import(v: Variant) -> (Dataset, Report) {
     // To read what was generated: HOLDFAST_OPENAPI_DUMP=dir writes each variant's files to dir/<variant>/.
     if let Some(dir) = std::env::var_os("HOLDFAST_OPENAPI_DUMP") {
         let mut name = format!("{}-{}-{}-{}", if v.expand { "expanded" } else { "ids" }, if v.nulls { "nulls" } else { "filled" }, v.subscription_status, v.invoice_status);
-        if v.amount_off_coupon {
-            name.push_str("-amount_off");
+        for (on, what) in [(v.amount_off_coupon, "-amount_off"), (v.as_events, "-as_events"), (v.deleted_forms, "-deleted_forms")] {
+            if on {
+                name.push_str(what);
+            }
         }
         if let Some((o, p, value)) = v.sweep {
             name.push_str(&format!("-{o}.{p}={value}"));
@@ -571,6 +577,10 @@ fn generated_objects_of_every_variant_import() {
         if v.as_events {
             // Events repeating the listed states change nothing.
             assert_eq!(ds, import(Variant { as_events: false, ..v }).0, "{v:?}");
+        }
+        if v.deleted_forms {
+            // The listed objects say everything the stubs no longer do.
+            assert_eq!(ds, import(Variant { deleted_forms: false, ..v }).0, "{v:?}");
         }
         let swept = |owner: &str, prop: &str, usual: &'static str| v.pick(owner, prop, usual);
         let credit_void = swept("credit_note", "status", "issued") == "void";
