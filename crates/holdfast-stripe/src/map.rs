@@ -721,6 +721,9 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
             }
         }
     }
+    // A price expanded on every item and line would repeat its note once per copy.
+    let mut seen = BTreeSet::new();
+    report.notes.retain(|n| seen.insert(n.clone()));
     Ok((ds, report))
 }
 

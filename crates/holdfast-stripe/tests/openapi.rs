@@ -605,6 +605,9 @@ fn generated_objects_of_every_variant_import() {
             assert_eq!(got, want, "{v:?}: {what}");
         }
         assert!(report.skipped.is_empty(), "{v:?}: skipped {:?}", report.skipped);
+        // Each fact noted once, however many copies of its object the export embeds.
+        let distinct: std::collections::BTreeSet<&String> = report.notes.iter().collect();
+        assert_eq!(distinct.len(), report.notes.len(), "{v:?}: repeated notes {:#?}", report.notes);
         for t in ["customer", "product", "price", "plan", "coupon", "discount", "subscription", "subscription_item", "subscription_schedule", "invoice", "line_item", "credit_note", "charge", "refund", "event"] {
             let n = match t {
                 "price" => 3,
