@@ -721,6 +721,9 @@ pub(crate) fn map(files: &[PathBuf], raws: Vec<Raw>) -> R<(Dataset, Report)> {
             }
         }
     }
+    // A price expanded on every item and line would repeat its note once per copy.
+    let mut seen = BTreeSet::new();
+    report.notes.retain(|n| seen.insert(n.clone()));
     Ok((ds, report))
 }
 
@@ -929,6 +932,10 @@ fn plan(cx: &Cx, v: &Value, p: &str, products: &mut BTreeMap<String, String>, re
             None => {
                 if cx.opt_str(v, p, "billing_scheme")? == Some("tiered") {
                     report.notes.push(format!("price {pid}: tiered pricing; the plan record has amount 0 (tiers cannot be represented; invoice lines carry the billed amounts)"));
+                    0
+                } else if nn(v.get("custom_unit_amount")).is_some() {
+                    // A pay-what-you-want price (Checkout, Payment Links): no unit amount until the customer picks one.
+                    report.notes.push(format!("price {pid}: the customer chooses the amount (custom_unit_amount); the plan record has amount 0 (invoice lines carry the billed amounts)"));
                     0
                 } else {
                     return Err(cx.err(&format!("{p}{amount_k}"), None, format!("a unit amount (`{amount_k}` or `{dec_k}`)")));
