@@ -20,6 +20,9 @@
 //!   whose shape cannot be told, or one file mixing both shapes, is an error — a wrong guess would give
 //!   silently wrong MRR.
 //!
+//! [`sync`] fetches the same objects live from Stripe's REST API into a store (all or nothing, resumable
+//! from a cursor kept in the store).
+//!
 //! [`webhook`] holds the logic of Stripe webhooks (signature verification, apply-once, out-of-order
 //! delivery) for the server's endpoint.
 //!
@@ -29,6 +32,7 @@
 #![allow(clippy::result_large_err)]
 mod error;
 mod map;
+pub mod sync;
 pub mod webhook;
 
 pub use error::StripeError;
