@@ -138,6 +138,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Movements(a) => movements(&cfg, a),
         Command::Customers(a) => customers(&cfg, a),
         Command::Generate(a) => generate(a),
+        Command::Sync(a) => crate::sync::dispatch(&cfg, a),
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
     }
