@@ -185,6 +185,18 @@ pub struct SyncReport {
     pub mapping: Report,
     /// The new cursor: every event created before it is stored.
     pub cursor: Ts,
+    /// Wall time fetching (network), storing the documents, mapping all documents, and importing the
+    /// records and committing.
+    pub timings: Timings,
+}
+
+/// Where a sync spent its time.
+#[derive(Clone, Debug, Default)]
+pub struct Timings {
+    pub fetch: Duration,
+    pub documents: Duration,
+    pub map: Duration,
+    pub import: Duration,
 }
 
 /// Why a sync failed. Nothing was written in every case.
@@ -298,6 +310,8 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
     let prev = prev_text.as_deref().map(State::parse).transpose()?;
     let (mode, drop_events) = decide(prev.as_ref(), opts, &base, now);
     tracing::info!(?mode, "stripe sync");
+    let mut timings = Timings::default();
+    let clock = std::time::Instant::now();
     let mut f = Fetcher {
         client: http::Client::new(base.clone(), opts.api_key.clone(), opts.stripe_version.clone(), opts.retry.clone(), opts.timeout),
         limit: opts.page_limit,
@@ -312,7 +326,7 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         for (i, (resource, path, extra)) in LISTS.iter().enumerate() {
             let pages = f.fetch_all(resource, path, extra)?;
             for (p, page) in pages.into_iter().enumerate() {
-                f.note_truncated(&page["data"]);
+                f.note_truncated(page["data"].as_array().into_iter().flatten());
                 f.docs.push((format!("list/{i:02}-{resource}/{:06}", p + 1), page));
             }
         }
@@ -334,7 +348,7 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
             let (Some(id), Some(created)) = (ev.get("id").and_then(Value::as_str), ev.get("created").and_then(Value::as_i64)) else {
                 return Err(SyncError::Incomplete { resource: "events".into(), detail: format!("an event without id or created: {}", crate::error::show(&ev)) });
             };
-            f.note_truncated(&Value::Array(vec![ev["data"]["object"].clone()]));
+            f.note_truncated(std::iter::once(&ev["data"]["object"]));
             f.docs.push((format!("event/{created:011}/{id}/"), ev));
         }
     }
@@ -354,6 +368,8 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         }
     }
     (f.progress)(Progress::Writing);
+    timings.fetch = clock.elapsed();
+    let clock = std::time::Instant::now();
 
     // Everything is in: one transaction for documents, records and cursor.
     let Fetcher { client, docs, fetched, events_ignored, .. } = f;
@@ -386,6 +402,8 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         documents_changed += tx.delete_sync_documents(SOURCE, key)?;
     }
     drop(fresh);
+    timings.documents = clock.elapsed();
+    let clock = std::time::Instant::now();
     drop(docs);
     let mut all: Vec<(String, Value)> = Vec::new();
     let mut unreadable: Option<String> = None;
@@ -399,6 +417,8 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         return Err(SyncError::Store(StoreError::Corrupt(m)));
     }
     let (dataset, mapping) = crate::read_values(all).map_err(SyncError::Data)?;
+    timings.map = clock.elapsed();
+    let clock = std::time::Instant::now();
     for r in dataset.into_records() {
         tx.put(&r)?;
     }
@@ -410,7 +430,8 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
     let state = State { cursor, base_url: base, stripe_version: opts.stripe_version.clone(), last_full_sync };
     tx.set_sync_state(SOURCE, &state.to_text())?;
     let import = tx.commit()?;
-    Ok(SyncReport { mode, fetched, events_ignored, documents_changed, requests: client.requests, retries: client.retries, import, mapping, cursor })
+    timings.import = clock.elapsed();
+    Ok(SyncReport { mode, fetched, events_ignored, documents_changed, requests: client.requests, retries: client.retries, import, mapping, cursor, timings })
 }
 
 /// Full or incremental, and whether stored events must go (a gap in the events makes them older than the
@@ -519,9 +540,9 @@ impl Fetcher<'_> {
         Ok(pages)
     }
 
-    /// Remembers invoices and subscriptions of `data` whose embedded lines or items are truncated.
-    fn note_truncated(&mut self, data: &Value) {
-        for o in data.as_array().into_iter().flatten() {
+    /// Remembers the invoices and subscriptions among `objects` whose embedded lines or items are truncated.
+    fn note_truncated<'v>(&mut self, objects: impl IntoIterator<Item = &'v Value>) {
+        for o in objects {
             let truncated = |k: &str| o.get(k).and_then(|l| l.get("has_more")).and_then(Value::as_bool) == Some(true);
             let Some(id) = o.get("id").and_then(Value::as_str) else { continue };
             match o.get("object").and_then(Value::as_str) {
