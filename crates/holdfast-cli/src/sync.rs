@@ -87,7 +87,6 @@ fn sync_stripe(cfg: &Config, a: &StripeSyncArgs) -> Result<(), Failure> {
         }
     };
     let result = stripe_sync::sync(&mut store, &opts, &mut on_progress);
-    drop(on_progress);
     for pb in by_resource.values() {
         pb.finish_and_clear();
     }

@@ -324,3 +324,51 @@ fn plain_http_to_a_remote_host_is_refused() {
     let mut s = SqliteStore::open_in_memory().unwrap();
     assert!(matches!(sync(&mut s, &o, &mut |_| {}), Err(SyncError::Config(_))));
 }
+
+#[test]
+fn an_event_about_an_invoice_with_truncated_lines_fetches_its_lines_again() {
+    let server = basil_server();
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    run(&mut store, &opts(&server, NOW)).unwrap();
+    let before = record_tables(&store);
+    // in_b1 (lines.has_more: true) shows up in an event, unchanged.
+    let objects: Value = serde_json::from_str(&std::fs::read_to_string(fixture("basil_invoice/01_objects.json")).unwrap()).unwrap();
+    let invoice = objects.as_array().unwrap().iter().find(|o| o["id"] == "in_b1").unwrap().clone();
+    assert_eq!(invoice["lines"]["has_more"], true);
+    server.add(serde_json::json!({"id": "evt_inv", "object": "event", "type": "invoice.updated", "created": NOW, "data": {"object": invoice}}));
+    server.clear_log();
+    let r = run(&mut store, &opts(&server, NOW + 600)).unwrap_or_else(|e| panic!("{e}"));
+    let targets: Vec<String> = server.log().into_iter().map(|l| l.target).collect();
+    assert_eq!(targets, vec![format!("/v1/events?limit=2&created%5Bgte%5D={}", NOW - 300), "/v1/invoices/in_b1/lines?limit=2".to_string()]);
+    assert_eq!(r.documents_changed, 1, "the event is new; the re-fetched lines page is the same");
+    assert_eq!((r.import.inserted(), r.import.updated()), (0, 0));
+    assert_eq!(record_tables(&store), before);
+}
+
+#[test]
+fn subscriptions_with_truncated_items_get_their_item_pages() {
+    let server = FakeStripe::start(KEY);
+    let price = |id: &str, amount: i64| serde_json::json!({"object": "price", "id": id, "currency": "usd", "type": "recurring", "unit_amount": amount, "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"}});
+    server.add(price("price_1", 500));
+    server.add(price("price_2", 700));
+    server.add(serde_json::json!({"object": "customer", "id": "cus_1", "created": 100}));
+    server.add(serde_json::json!({"object": "subscription", "id": "sub_1", "customer": "cus_1", "status": "active", "created": 100, "current_period_start": 100, "current_period_end": 200,
+        "items": {"object": "list", "data": [{"object": "subscription_item", "id": "si_1", "created": 100, "price": "price_1", "quantity": 1, "subscription": "sub_1"}], "has_more": true}}));
+    for (id, p, q) in [("si_1", "price_1", 1), ("si_2", "price_2", 4), ("si_3", "price_2", 2)] {
+        server.add(serde_json::json!({"object": "subscription_item", "id": id, "created": 150, "price": p, "quantity": q, "subscription": "sub_1"}));
+    }
+    // an item of another subscription, which the filter must leave out
+    server.add(serde_json::json!({"object": "subscription_item", "id": "si_9", "created": 150, "price": "price_2", "quantity": 9, "subscription": "sub_9"}));
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let r = run(&mut store, &opts(&server, NOW)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.fetched["subscription_items"], (2, 3));
+    let items: Vec<(String, i64)> = store
+        .connection()
+        .prepare("SELECT id, quantity FROM subscription_items ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(items, vec![("si_1".to_string(), 1), ("si_2".to_string(), 4), ("si_3".to_string(), 2)]);
+}

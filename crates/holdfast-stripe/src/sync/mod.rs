@@ -44,17 +44,31 @@ pub const CURSOR_MARGIN_SECS: i64 = 300;
 /// A cursor must be this much younger than the retention, so that no event expires while paging.
 const RETENTION_MARGIN_SECS: i64 = 3_600;
 
-/// The list endpoints of a full sync, in fetch order: `(resource, path, extra query)`.
-pub const LISTS: &[(&str, &str, &[(&str, &str)])] = &[
-    ("customers", "/v1/customers", &[]),
-    ("products", "/v1/products", &[]),
-    ("prices", "/v1/prices", &[]),
-    ("coupons", "/v1/coupons", &[]),
-    ("subscriptions", "/v1/subscriptions", &[("status", "all")]),
-    ("subscription_schedules", "/v1/subscription_schedules", &[]),
-    ("invoices", "/v1/invoices", &[]),
-    ("credit_notes", "/v1/credit_notes", &[]),
-    ("refunds", "/v1/refunds", &[]),
+/// One list endpoint of a full sync.
+#[derive(Clone, Copy, Debug)]
+pub struct ListEndpoint {
+    /// Name in progress and summaries.
+    pub resource: &'static str,
+    pub path: &'static str,
+    /// Query parameters besides `limit` and `starting_after`.
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+const fn list(resource: &'static str, path: &'static str, query: &'static [(&'static str, &'static str)]) -> ListEndpoint {
+    ListEndpoint { resource, path, query }
+}
+
+/// The list endpoints of a full sync, in fetch order.
+pub const LISTS: &[ListEndpoint] = &[
+    list("customers", "/v1/customers", &[]),
+    list("products", "/v1/products", &[]),
+    list("prices", "/v1/prices", &[]),
+    list("coupons", "/v1/coupons", &[]),
+    list("subscriptions", "/v1/subscriptions", &[("status", "all")]),
+    list("subscription_schedules", "/v1/subscription_schedules", &[]),
+    list("invoices", "/v1/invoices", &[]),
+    list("credit_notes", "/v1/credit_notes", &[]),
+    list("refunds", "/v1/refunds", &[]),
 ];
 
 /// A Stripe secret or restricted key. Its `Debug` is redacted and it has no `Display`, so it cannot end up
@@ -211,7 +225,7 @@ pub enum SyncError {
     /// A list whose pages could not all be fetched or do not chain.
     Incomplete { resource: String, detail: String },
     /// A fetched object that cannot be mapped.
-    Data(StripeError),
+    Data(Box<StripeError>),
     Store(StoreError),
     /// Another sync committed between this one's start and its commit.
     Concurrent,
@@ -323,11 +337,11 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         truncated_items: BTreeSet::new(),
     };
     if matches!(mode, Mode::Full { .. }) {
-        for (i, (resource, path, extra)) in LISTS.iter().enumerate() {
-            let pages = f.fetch_all(resource, path, extra)?;
+        for (i, l) in LISTS.iter().enumerate() {
+            let pages = f.fetch_all(l.resource, l.path, l.query)?;
             for (p, page) in pages.into_iter().enumerate() {
                 f.note_truncated(page["data"].as_array().into_iter().flatten());
-                f.docs.push((format!("list/{i:02}-{resource}/{:06}", p + 1), page));
+                f.docs.push((format!("list/{i:02}-{}/{:06}", l.resource, p + 1), page));
             }
         }
     }
@@ -416,7 +430,7 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
     if let Some(m) = unreadable {
         return Err(SyncError::Store(StoreError::Corrupt(m)));
     }
-    let (dataset, mapping) = crate::read_values(all).map_err(SyncError::Data)?;
+    let (dataset, mapping) = crate::read_values(all).map_err(|e| SyncError::Data(Box::new(e)))?;
     timings.map = clock.elapsed();
     let clock = std::time::Instant::now();
     for r in dataset.into_records() {
