@@ -372,3 +372,22 @@ fn subscriptions_with_truncated_items_get_their_item_pages() {
         .unwrap();
     assert_eq!(items, vec![("si_1".to_string(), 1), ("si_2".to_string(), 4), ("si_3".to_string(), 2)]);
 }
+
+#[test]
+fn a_deleted_draft_with_truncated_lines_does_not_block_the_sync() {
+    let server = basil_server();
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    run(&mut store, &opts(&server, NOW)).unwrap();
+    let objects: Value = serde_json::from_str(&std::fs::read_to_string(fixture("basil_invoice/01_objects.json")).unwrap()).unwrap();
+    let mut draft = objects.as_array().unwrap().iter().find(|o| o["id"] == "in_b1").unwrap().clone();
+    draft["id"] = "in_draft".into();
+    draft["status"] = "draft".into();
+    server.add(serde_json::json!({"id": "evt_d1", "object": "event", "type": "invoice.created", "created": NOW, "data": {"object": draft}}));
+    server.add(serde_json::json!({"id": "evt_d2", "object": "event", "type": "invoice.deleted", "created": NOW + 1, "data": {"object": {"id": "in_draft", "object": "invoice", "deleted": true}}}));
+    server.clear_log();
+    let r = run(&mut store, &opts(&server, NOW + 600)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(server.log().iter().all(|l| !l.target.contains("in_draft")), "no lines asked for a deleted invoice");
+    assert!(r.mapping.notes.iter().any(|n| n.contains("in_draft") && n.contains("deleted")), "{:?}", r.mapping.notes);
+    let n: i64 = store.connection().query_row("SELECT count(*) FROM invoices WHERE id = 'in_draft'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+}
