@@ -342,7 +342,7 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
             let pages = f.fetch_all(l.resource, l.path, l.query)?;
             for (p, page) in pages.into_iter().enumerate() {
                 f.note_truncated(page["data"].as_array().into_iter().flatten());
-                f.docs.push((format!("list/{i:02}-{}/{:06}", l.resource, p + 1), page));
+                f.keep(format!("list/{i:02}-{}/{:06}", l.resource, p + 1), &page);
             }
         }
     }
@@ -371,7 +371,7 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
                 }
             }
             f.note_truncated(std::iter::once(obj));
-            f.docs.push((format!("event/{created:011}/{id}/"), ev));
+            f.keep(format!("event/{created:011}/{id}/"), &ev);
         }
     }
     let lines: Vec<String> = std::mem::take(&mut f.truncated_lines).into_iter().filter(|i| !f.deleted.contains(i)).collect();
@@ -389,13 +389,13 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         for (p, mut page) in pages.into_iter().enumerate() {
             // The mapper links a lines page to its invoice by this url.
             page["url"] = Value::String(format!("/v1/invoices/{inv}/lines"));
-            f.docs.push((format!("lines/{inv}/{:06}", p + 1), page));
+            f.keep(format!("lines/{inv}/{:06}", p + 1), &page);
         }
     }
     let items: Vec<String> = std::mem::take(&mut f.truncated_items).into_iter().collect();
     for sub in &items {
         for (p, page) in f.fetch_all("subscription_items", "/v1/subscription_items", &[("subscription", sub)])?.into_iter().enumerate() {
-            f.docs.push((format!("items/{sub}/{:06}", p + 1), page));
+            f.keep(format!("items/{sub}/{:06}", p + 1), &page);
         }
     }
     (f.progress)(Progress::Writing);
@@ -416,9 +416,8 @@ pub fn sync(store: &mut dyn Store, opts: &SyncOptions, progress: &mut dyn FnMut(
         Mode::Incremental { .. } => lines.iter().map(|i| format!("lines/{i}/")).chain(items.iter().map(|s| format!("items/{s}/"))).collect(),
     };
     let mut documents_changed = 0;
-    for (key, v) in &docs {
-        let body = serde_json::to_string(v).map_err(|e| SyncError::Store(StoreError::Corrupt(e.to_string())))?;
-        documents_changed += u64::from(tx.put_sync_document(SOURCE, key, &body)?);
+    for (key, body) in &docs {
+        documents_changed += u64::from(tx.put_sync_document(SOURCE, key, body)?);
     }
     let fresh: HashSet<&str> = docs.iter().map(|(k, _)| k.as_str()).collect();
     let mut stale: Vec<String> = Vec::new();
@@ -496,8 +495,8 @@ struct Fetcher<'p> {
     client: http::Client,
     limit: u32,
     progress: &'p mut dyn FnMut(Progress<'_>),
-    /// `(key, document)` to store.
-    docs: Vec<(String, Value)>,
+    /// `(key, document as JSON text)` to store: text is several times smaller than a `Value` tree.
+    docs: Vec<(String, String)>,
     fetched: BTreeMap<String, (u64, u64)>,
     events_ignored: BTreeMap<String, u64>,
     /// Invoices whose embedded lines, subscriptions whose embedded items, have more.
@@ -571,6 +570,10 @@ impl Fetcher<'_> {
         e.1 += objects;
         (self.progress)(Progress::Done { resource, pages: pages.len() as u64, objects });
         Ok(pages)
+    }
+
+    fn keep(&mut self, key: String, doc: &Value) {
+        self.docs.push((key, doc.to_string()));
     }
 
     /// Remembers the invoices and subscriptions among `objects` whose embedded lines or items are truncated.
