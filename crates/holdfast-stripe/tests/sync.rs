@@ -391,3 +391,40 @@ fn a_deleted_draft_with_truncated_lines_does_not_block_the_sync() {
     let n: i64 = store.connection().query_row("SELECT count(*) FROM invoices WHERE id = 'in_draft'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 0);
 }
+
+#[test]
+fn client_errors_and_should_retry_false_are_not_retried() {
+    for (fault, status) in [(Fault::StatusNoRetry { code: 500 }, 500), (Fault::Status { code: 400, retry_after: None }, 400), (Fault::Status { code: 404, retry_after: None }, 404)] {
+        let server = basil_server();
+        server.fault("/v1/products", 1, fault.clone());
+        let mut s = SqliteStore::open_in_memory().unwrap();
+        let e = run(&mut s, &opts(&server, NOW)).unwrap_err();
+        assert!(matches!(e, SyncError::Api { status: st, .. } if st == status), "{fault:?}: {e}");
+        assert_eq!(server.log().iter().filter(|l| l.target.starts_with("/v1/products")).count(), 1, "{fault:?}: asked once");
+        assert_eq!(s.sync_state("stripe").unwrap(), None);
+    }
+}
+
+#[test]
+fn a_sync_that_committed_meanwhile_stops_this_one() {
+    let server = basil_server();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    run(&mut store, &opts(&server, NOW)).unwrap();
+    // While this sync fetches, another process commits a sync (here: only its cursor).
+    let mut other_committed = false;
+    let e = sync(&mut store, &opts(&server, NOW + 60), &mut |p| {
+        if p == holdfast_stripe::sync::Progress::Writing {
+            let mut other = SqliteStore::open(&path).unwrap();
+            let mut tx = other.begin_import().unwrap();
+            tx.set_sync_state("stripe", r#"{"cursor":1,"base_url":"x","stripe_version":"v","last_full_sync":1}"#).unwrap();
+            tx.commit().unwrap();
+            other_committed = true;
+        }
+    })
+    .unwrap_err();
+    assert!(other_committed);
+    assert!(matches!(e, SyncError::Concurrent), "{e}");
+    assert!(store.sync_state("stripe").unwrap().unwrap().contains(r#""base_url":"x""#), "the other sync's state stands");
+}

@@ -17,6 +17,8 @@ use std::time::Instant;
 pub enum Fault {
     /// This status with a Stripe error body (and `Retry-After` seconds if given).
     Status { code: u16, retry_after: Option<u64> },
+    /// This status with `Stripe-Should-Retry: false`.
+    StatusNoRetry { code: u16 },
     /// Close the connection without answering.
     Drop,
     /// Announce the full `Content-Length`, send half the body, close.
@@ -239,6 +241,7 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, key: &str) {
     } else {
         match fault.clone() {
             Some(Fault::Status { code, retry_after }) => (code, error_body("injected failure"), retry_after),
+            Some(Fault::StatusNoRetry { code }) => (code, error_body("injected failure, not to be retried"), None),
             _ => {
                 let s = state.lock().unwrap();
                 match page(&s.lists, &target) {
@@ -256,6 +259,9 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, key: &str) {
         _ => "Error",
     };
     let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nConnection: close\r\n");
+    if matches!(fault, Some(Fault::StatusNoRetry { .. })) {
+        head.push_str("Stripe-Should-Retry: false\r\n");
+    }
     if let Some(s) = retry_after {
         head.push_str(&format!("Retry-After: {s}\r\n"));
     }
