@@ -480,6 +480,7 @@ pub fn status(cfg: &Config) -> Result<(), Failure> {
     for (t, n) in counts {
         println!("  {t:<20} {n:>10}");
     }
+    crate::sync::status_lines(&store)?.iter().for_each(|l| println!("{l}"));
     Ok(())
 }
 

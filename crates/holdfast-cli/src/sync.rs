@@ -138,6 +138,18 @@ fn sync_stripe(cfg: &Config, a: &StripeSyncArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `holdfast status` lines about live syncs (none for a store that was never synced).
+pub fn status_lines(store: &dyn holdfast_store::Store) -> Result<Vec<String>, Failure> {
+    let Some(s) = stripe_sync::status(store).map_err(|e| Failure::io(e.to_string()))? else { return Ok(vec![]) };
+    Ok(vec![format!(
+        "stripe sync from {} (Stripe-Version {}): cursor {}, last full sync {}",
+        s.base_url,
+        s.stripe_version,
+        instant(s.cursor),
+        instant(s.last_full_sync)
+    )])
+}
+
 /// The exit code each failure deserves; the key is scrubbed from every message once more.
 fn failure(key: &ApiKey, e: SyncError) -> Failure {
     let code = match &e {

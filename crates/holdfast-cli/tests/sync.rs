@@ -103,6 +103,7 @@ fn key_from_config_and_clear_failures_with_exit_codes() {
     assert_no_key(&o, KEY);
     ok(&o);
     let status_before = ok(&holdfast(d, None, &["--db", "s.db", "status"]));
+    assert!(status_before.contains(&format!("stripe sync from {base} (Stripe-Version 2025-03-31.basil): cursor ")), "{status_before}");
 
     // A has_more page that never comes: exit 74, nothing written.
     server.fault("/v1/invoices?limit=2&starting_after=", usize::MAX, Fault::Status { code: 502, retry_after: None });

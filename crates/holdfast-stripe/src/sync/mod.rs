@@ -285,6 +285,24 @@ impl State {
     }
 }
 
+/// The committed state of a store's Stripe sync, for `holdfast status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// Every event created before it is stored; the next sync fetches events from here.
+    pub cursor: Ts,
+    /// When the last full sync started.
+    pub last_full_sync: Ts,
+    pub base_url: String,
+    pub stripe_version: String,
+}
+
+/// The Stripe sync state of `store`, `None` if it was never synced.
+pub fn status(store: &dyn Store) -> Result<Option<SyncStatus>, SyncError> {
+    let Some(text) = store.sync_state(SOURCE)? else { return Ok(None) };
+    let s = State::parse(&text)?;
+    Ok(Some(SyncStatus { cursor: s.cursor, last_full_sync: s.last_full_sync, base_url: s.base_url, stripe_version: s.stripe_version }))
+}
+
 /// Checks `https://host[:port]` or `http://` + a loopback host; returns it without a trailing slash.
 pub fn check_base_url(url: &str) -> Result<String, SyncError> {
     let u = url.trim().trim_end_matches('/');
