@@ -59,7 +59,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config> {
 pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
     let doc: toml::Table = text.parse().context("not valid TOML")?;
     for (section, v) in &doc {
-        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report] or [policy])") };
+        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy] or [stripe])") };
         match section.as_str() {
             "store" => {
                 for (k, v) in table {
