@@ -138,6 +138,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Movements(a) => movements(&cfg, a),
         Command::Customers(a) => customers(&cfg, a),
         Command::Generate(a) => generate(a),
+        Command::Sync(a) => crate::sync::dispatch(&cfg, a),
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
         Command::Reconcile { source } => crate::reconcile::run(&cfg, source),
@@ -482,6 +483,7 @@ pub fn status(cfg: &Config) -> Result<(), Failure> {
     for (t, n) in counts {
         println!("  {t:<20} {n:>10}");
     }
+    crate::sync::status_lines(&store)?.iter().for_each(|l| println!("{l}"));
     Ok(())
 }
 

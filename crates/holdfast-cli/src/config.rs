@@ -17,11 +17,13 @@ pub struct Config {
     pub merge_map_file: Option<PathBuf>,
     /// Where the config came from, for `--help`-style diagnostics.
     pub source: Option<PathBuf>,
+    /// `[stripe] api_key` for `holdfast sync stripe` ($STRIPE_API_KEY wins). Its Debug is redacted.
+    pub stripe_api_key: Option<holdfast_stripe::sync::ApiKey>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None }
+        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, stripe_api_key: None }
     }
 }
 
@@ -57,7 +59,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config> {
 pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
     let doc: toml::Table = text.parse().context("not valid TOML")?;
     for (section, v) in &doc {
-        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report] or [policy])") };
+        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy] or [stripe])") };
         match section.as_str() {
             "store" => {
                 for (k, v) in table {
@@ -100,7 +102,19 @@ pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
                     cfg.settings.set(k, &toml_value_to_string(v)).map_err(anyhow::Error::msg).with_context(|| "in [policy]")?;
                 }
             }
-            _ => bail!("unknown section [{section}] (known: [store], [report], [policy])"),
+            "stripe" => {
+                for (k, v) in table {
+                    match k.as_str() {
+                        // The error never shows the value: it may be a key in the wrong place.
+                        "api_key" => {
+                            let key = v.as_str().context("[stripe] api_key must be a string")?;
+                            cfg.stripe_api_key = Some(holdfast_stripe::sync::ApiKey::new(key).map_err(|e| anyhow::anyhow!("[stripe] api_key: {e}"))?);
+                        }
+                        _ => bail!("[stripe] has no key `{k}` (known: api_key)"),
+                    }
+                }
+            }
+            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [stripe])"),
         }
     }
     Ok(())
@@ -115,6 +129,16 @@ mod tests {
         let mut c = Config::default();
         apply_toml(&mut c, include_str!("../../../holdfast.example.toml")).unwrap();
         assert_eq!(c.settings, Settings::default());
+    }
+
+    #[test]
+    fn stripe_api_key_is_read_and_never_shown() {
+        let mut c = Config::default();
+        apply_toml(&mut c, "[stripe]\napi_key = \"rk_live_secret123\"\n").unwrap();
+        assert_eq!(c.stripe_api_key, Some(holdfast_stripe::sync::ApiKey::new("rk_live_secret123").unwrap()));
+        assert!(!format!("{c:?}").contains("secret123"));
+        let e = apply_toml(&mut c, "[stripe]\napi_kye = \"rk_live_secret123\"\n").unwrap_err();
+        assert!(!format!("{e:#}").contains("secret123") && format!("{e:#}").contains("api_kye"), "{e:#}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod config;
 mod reconcile;
 mod lifetime;
 mod render;
+mod sync;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ pub enum Command {
     Customers(commands::CustomersArgs),
     /// Write the simulator's output as neutral files.
     Generate(commands::GenerateArgs),
+    /// Live sync from a billing system's API (`holdfast sync stripe`), all or nothing, resumable.
+    Sync(sync::SyncArgs),
     /// Row counts of the store.
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
@@ -103,6 +106,8 @@ impl Failure {
 
 fn init_logs(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    // ureq logs whole requests at TRACE, Authorization header (the Stripe API key) included: never below DEBUG.
+    let filter = ["ureq=debug", "ureq_proto=debug"].iter().fold(filter, |f, d| f.add_directive(d.parse().expect("a valid directive")));
     let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cli.log_json {
         b.json().init();

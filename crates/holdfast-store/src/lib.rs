@@ -71,6 +71,8 @@ pub trait Store: Send {
     /// A fingerprint of the full content (a hash of all content hashes in key order): equal iff the
     /// stored data is equal.
     fn content_fingerprint(&self) -> Result<u64, StoreError>;
+    /// The committed resume state of the live sync named `source` (e.g. `stripe`), if it ever committed.
+    fn sync_state(&self, source: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// One open import. Obtained from [`Store::begin_import`].
@@ -79,6 +81,20 @@ pub trait ImportTx {
     fn put(&mut self, r: &Record) -> Result<PutOutcome, StoreError>;
     /// Makes every put of this import visible at once.
     fn commit(self: Box<Self>) -> Result<ImportSummary, StoreError>;
+
+    // A live sync keeps its cursor and the source documents it fetched in the same transaction as the
+    // records made from them, so records, documents and cursor commit (or roll back) together.
+
+    /// The resume state of the sync `source` as this transaction sees it.
+    fn sync_state(&mut self, source: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces the resume state of the sync `source`.
+    fn set_sync_state(&mut self, source: &str, state: &str) -> Result<(), StoreError>;
+    /// Inserts or replaces the document `key` of the sync `source`; `true` when it was new or different.
+    fn put_sync_document(&mut self, source: &str, key: &str, body: &str) -> Result<bool, StoreError>;
+    /// Deletes the documents of `source` whose key starts with `key_prefix` (`""`: all); returns how many.
+    fn delete_sync_documents(&mut self, source: &str, key_prefix: &str) -> Result<u64, StoreError>;
+    /// Calls `visit(key, body)` for every document of `source`, in key order, as this transaction sees them.
+    fn for_each_sync_document(&mut self, source: &str, visit: &mut dyn FnMut(&str, &str)) -> Result<(), StoreError>;
 }
 
 /// What one [`ImportTx::put`] did.

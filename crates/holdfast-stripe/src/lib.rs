@@ -21,6 +21,9 @@
 //!   whose shape cannot be told, or one file mixing both shapes, is an error — a wrong guess would give
 //!   silently wrong MRR.
 //!
+//! [`sync`] fetches the same objects live from Stripe's REST API into a store (all or nothing, resumable
+//! from a cursor kept in the store).
+//!
 //! [`webhook`] holds the logic of Stripe webhooks (signature verification, apply-once, out-of-order
 //! delivery) for the server's endpoint.
 //!
@@ -31,6 +34,7 @@
 mod error;
 mod map;
 pub mod mrr_export;
+pub mod sync;
 pub mod webhook;
 
 pub use error::StripeError;

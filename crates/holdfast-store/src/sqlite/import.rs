@@ -361,6 +361,26 @@ impl ImportTx for SqliteImport<'_> {
         self.finished = true;
         Ok(summary)
     }
+
+    fn sync_state(&mut self, source: &str) -> Result<Option<String>, StoreError> {
+        super::sync::state(self.conn, source)
+    }
+
+    fn set_sync_state(&mut self, source: &str, state: &str) -> Result<(), StoreError> {
+        super::sync::set_state(self.conn, source, state)
+    }
+
+    fn put_sync_document(&mut self, source: &str, key: &str, body: &str) -> Result<bool, StoreError> {
+        super::sync::put_document(self.conn, source, key, body)
+    }
+
+    fn delete_sync_documents(&mut self, source: &str, key_prefix: &str) -> Result<u64, StoreError> {
+        super::sync::delete_documents(self.conn, source, key_prefix)
+    }
+
+    fn for_each_sync_document(&mut self, source: &str, visit: &mut dyn FnMut(&str, &str)) -> Result<(), StoreError> {
+        super::sync::for_each_document(self.conn, source, visit)
+    }
 }
 
 impl Drop for SqliteImport<'_> {

@@ -22,6 +22,12 @@
 //! record's [`content_hash`](crate::content_hash) as a signed 64-bit integer. `imports` logs each committed
 //! import (time and counts).
 //!
+//! Live syncs (e.g. `holdfast sync stripe`) keep, per `source`, a resume state (`sync_state`, one opaque
+//! text per source: the sync's cursor) and the source documents they fetched (`sync_documents`, keyed by
+//! `(source, key)`, body as text), written in the same transaction as the records they produce (see
+//! [`ImportTx::set_sync_state`](crate::ImportTx::set_sync_state)). These tables are not record tables: they
+//! are not in the snapshot, the table counts or the content fingerprint.
+//!
 //! # Migrations
 //!
 //! The schema version is `PRAGMA user_version`. [`MIGRATIONS`] holds the ordered SQL steps; opening an older
@@ -31,6 +37,7 @@
 mod import;
 mod load;
 mod raw;
+mod sync;
 
 use crate::{ImportTx, Store, StoreError, TABLES};
 use holdfast_core::records::Dataset;
@@ -185,6 +192,21 @@ CREATE TABLE scheduled_items (
     withdrawn_at    INTEGER,
     content_hash    INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+"#,
+    },
+    Migration {
+        description: "sync state and source documents of live syncs",
+        sql: r#"
+CREATE TABLE sync_state (
+    source TEXT NOT NULL PRIMARY KEY,
+    state  TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE sync_documents (
+    source TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+) STRICT;
 "#,
     },
 ];
@@ -402,6 +424,10 @@ impl Store for SqliteStore {
             write_snapshot_cache(&cache, &snap, stamp);
         }
         Ok(snap)
+    }
+
+    fn sync_state(&self, source: &str) -> Result<Option<String>, StoreError> {
+        sync::state(&self.conn, source)
     }
 
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
