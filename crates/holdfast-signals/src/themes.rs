@@ -1,0 +1,248 @@
+//! Feedback themes (spec §6 `qualitative_feedback`): rule themes from configuration (keywords / regex) and
+//! automatically discovered phrases (TF-IDF over word 1–3-grams without stop words), with their share of
+//! comments overall and per NPS group, and `theme_churn_lift`.
+//!
+//! Comments are survey comments and cancellation comments. The churn lift uses survey comments only: a
+//! cancellation comment is written when the customer has already decided to leave, so counting it would make
+//! every reason look predictive.
+use crate::context::Ctx;
+use crate::voice::NpsGroup;
+use crate::records::Survey;
+use holdfast_core::snapshot::NONE;
+use holdfast_engine::timeline::Kind;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+/// English stop words (articles, pronouns, auxiliaries, prepositions, fillers).
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "but", "by", "can",
+    "could", "did", "do", "does", "doing", "don", "for", "from", "get", "got", "had", "has", "have", "having", "he", "her", "here", "him", "his", "how",
+    "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "not", "now", "of", "on", "once", "only", "or", "other", "our",
+    "out", "over", "own", "same", "she", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
+    "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will",
+    "with", "would", "you", "your", "really", "still", "much", "many", "well", "even", "lot", "use", "using", "used", "s", "t", "ve", "ll", "re", "d", "m",
+];
+
+/// Lower-case words of letters and digits separated by single spaces.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(w.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// One comment with what the themes need.
+#[derive(Clone, Debug)]
+pub struct Comment {
+    /// Engine customer id or [`NONE`].
+    pub customer: u32,
+    pub at: i64,
+    pub nps: Option<NpsGroup>,
+    pub from_survey: bool,
+    pub text: String,
+}
+
+/// Survey and cancellation comments known at `as_of`.
+pub fn comments(ctx: &Ctx) -> Vec<Comment> {
+    let s = &ctx.sig.surveys;
+    let mut out = Vec::new();
+    for i in 0..s.score.len() {
+        if let Some(c) = &s.comment[i] {
+            if s.responded_at[i] <= ctx.bill.as_of {
+                let nps = (s.survey[i] == Survey::Nps).then(|| NpsGroup::of(s.score[i]));
+                out.push(Comment { customer: ctx.billing_id(s.customer[i]), at: s.responded_at[i], nps, from_survey: true, text: normalise(c) });
+            }
+        }
+    }
+    let c = &ctx.sig.cancellations;
+    for i in 0..c.at.len() {
+        if let Some(t) = &c.comment[i] {
+            if c.at[i] <= ctx.bill.as_of {
+                out.push(Comment { customer: ctx.billing_id(c.customer[i]), at: c.at[i], nps: None, from_survey: false, text: normalise(t) });
+            }
+        }
+    }
+    out
+}
+
+fn is_stop(w: &str) -> bool {
+    STOP_WORDS.contains(&w) || w.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Frequent distinctive phrases: word 1–3-grams that neither start nor end with a stop word, occurring in at
+/// least `min_df` comments and in at most half of them, ranked by summed TF-IDF (`df · ln(N/df)` with binary
+/// term frequency). A phrase inside a longer candidate that occurs almost as often (≥ 80 %) gives way to the
+/// longer one; phrases overlapping an already chosen one are skipped. Returns `(phrase, df)`, best first.
+pub fn discover(texts: &[&str], min_df: u64, top: usize) -> Vec<(String, u64)> {
+    let n = texts.len() as f64;
+    let mut df: FxHashMap<String, u64> = FxHashMap::default();
+    let mut seen: FxHashSet<String> = FxHashSet::default();
+    for t in texts {
+        seen.clear();
+        let words: Vec<&str> = t.split(' ').filter(|w| !w.is_empty()).collect();
+        for len in 1..=3 {
+            for win in words.windows(len) {
+                if is_stop(win[0]) || is_stop(win[len - 1]) || win.iter().any(|w| w.len() < 2) {
+                    continue;
+                }
+                let g = win.join(" ");
+                if seen.insert(g.clone()) {
+                    *df.entry(g).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut cands: Vec<(String, u64, f64)> =
+        df.into_iter().filter(|(_, d)| *d >= min_df.max(1) && (*d as f64) <= n / 2.0).map(|(g, d)| (g, d, d as f64 * (n / d as f64).ln())).collect();
+    cands.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let contains = |long: &str, short: &str| format!(" {long} ").contains(&format!(" {short} "));
+    let mut chosen: Vec<(String, u64)> = Vec::new();
+    for (g, d, _) in &cands {
+        if chosen.len() >= top {
+            break;
+        }
+        // the longest phrase containing this one that occurs nearly as often
+        let best = cands
+            .iter()
+            .filter(|(h, e, _)| h.len() > g.len() && contains(h, g) && (*e as f64) >= 0.8 * *d as f64)
+            .max_by(|a, b| a.0.split(' ').count().cmp(&b.0.split(' ').count()).then(b.0.cmp(&a.0)))
+            .map(|(h, e, _)| (h.clone(), *e))
+            .unwrap_or((g.clone(), *d));
+        if chosen.iter().any(|(c, _)| contains(c, &best.0) || contains(&best.0, c)) {
+            continue;
+        }
+        chosen.push(best);
+    }
+    chosen
+}
+
+/// A theme and how to recognise it.
+#[derive(Clone, Debug)]
+pub struct Theme {
+    pub name: String,
+    pub source: &'static str,
+    /// Normalised phrases (whole words).
+    pub phrases: Vec<String>,
+    pub regex: Option<regex::Regex>,
+}
+
+impl Theme {
+    pub fn matches(&self, normalised: &str) -> bool {
+        let padded = format!(" {normalised} ");
+        self.phrases.iter().any(|p| padded.contains(&format!(" {p} "))) || self.regex.as_ref().map(|r| r.is_match(normalised)).unwrap_or(false)
+    }
+}
+
+/// One theme's statistics over every comment known at `as_of`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThemeStat {
+    pub theme: String,
+    /// `rule` (configuration) or `discovered`.
+    pub source: &'static str,
+    /// Comments mentioning the theme and all comments.
+    pub comments: u64,
+    pub total_comments: u64,
+    pub share: Option<f64>,
+    /// Share of the comments of promoters, passives and detractors that mention the theme.
+    pub share_promoters: Option<f64>,
+    pub share_passives: Option<f64>,
+    pub share_detractors: Option<f64>,
+    /// Customers with a survey comment mentioning the theme, and how many of them churned afterwards.
+    pub mentioning_customers: u64,
+    pub mentioning_churned: u64,
+    /// Customers with survey comments, none mentioning the theme, and how many churned after their first.
+    pub other_customers: u64,
+    pub other_churned: u64,
+    /// `theme_churn_lift` = churn rate of mentioning customers ÷ churn rate of the others.
+    pub churn_lift: Option<f64>,
+    pub flags: Vec<&'static str>,
+}
+
+/// The themes in force: configured rules, then discovered phrases not already covered by a rule.
+pub fn themes(ctx: &Ctx, comments: &[Comment]) -> Vec<Theme> {
+    let mut out: Vec<Theme> =
+        ctx.cfg.theme_rules.iter().map(|r| Theme { name: r.name.clone(), source: "rule", phrases: r.keywords.clone(), regex: r.regex.clone() }).collect();
+    let texts: Vec<&str> = comments.iter().map(|c| c.text.as_str()).collect();
+    for (phrase, _) in discover(&texts, ctx.cfg.min_theme_comments, ctx.cfg.discovered_themes) {
+        if out.iter().any(|t| t.matches(&phrase)) {
+            continue;
+        }
+        out.push(Theme { name: phrase.clone(), source: "discovered", phrases: vec![phrase], regex: None });
+    }
+    out
+}
+
+/// Statistics of every theme (see [`ThemeStat`]).
+pub fn theme_stats(ctx: &Ctx) -> Vec<ThemeStat> {
+    let comments = comments(ctx);
+    let themes = themes(ctx, &comments);
+    // first churn at or after an instant, per customer
+    let churned_after = |c: u32, t: i64| ctx.bill.moves_of(c).iter().any(|m| m.kind == Kind::Churn && m.t >= t && m.t <= ctx.bill.as_of);
+    let mut first_comment: FxHashMap<u32, i64> = FxHashMap::default();
+    for c in comments.iter().filter(|c| c.from_survey && c.customer != NONE) {
+        let e = first_comment.entry(c.customer).or_insert(c.at);
+        *e = (*e).min(c.at);
+    }
+    let total = comments.len() as u64;
+    let mut group_total = [0u64; 3];
+    for c in &comments {
+        if let Some(g) = c.nps {
+            group_total[g as usize] += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for th in &themes {
+        let mut n = 0u64;
+        let mut by_group = [0u64; 3];
+        let mut first_mention: FxHashMap<u32, i64> = FxHashMap::default();
+        for c in &comments {
+            if !th.matches(&c.text) {
+                continue;
+            }
+            n += 1;
+            if let Some(g) = c.nps {
+                by_group[g as usize] += 1;
+            }
+            if c.from_survey && c.customer != NONE {
+                let e = first_mention.entry(c.customer).or_insert(c.at);
+                *e = (*e).min(c.at);
+            }
+        }
+        let m_churned = first_mention.iter().filter(|(c, t)| churned_after(**c, **t)).count() as u64;
+        let others: Vec<(u32, i64)> = first_comment.iter().filter(|(c, _)| !first_mention.contains_key(c)).map(|(c, t)| (*c, *t)).collect();
+        let o_churned = others.iter().filter(|(c, t)| churned_after(*c, *t)).count() as u64;
+        let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+        let lift = match (rate(m_churned, first_mention.len() as u64), rate(o_churned, others.len() as u64)) {
+            (Some(m), Some(o)) if o > 0.0 => Some(m / o),
+            _ => None,
+        };
+        let mut flags = Vec::new();
+        if n < ctx.cfg.min_theme_comments {
+            flags.push(crate::voice::FLAG_LOW_N);
+        }
+        if lift.is_none() {
+            flags.push(holdfast_engine::result::FLAG_EMPTY_DENOMINATOR);
+        }
+        out.push(ThemeStat {
+            theme: th.name.clone(),
+            source: th.source,
+            comments: n,
+            total_comments: total,
+            share: rate(n, total),
+            share_promoters: rate(by_group[NpsGroup::Promoter as usize], group_total[NpsGroup::Promoter as usize]),
+            share_passives: rate(by_group[NpsGroup::Passive as usize], group_total[NpsGroup::Passive as usize]),
+            share_detractors: rate(by_group[NpsGroup::Detractor as usize], group_total[NpsGroup::Detractor as usize]),
+            mentioning_customers: first_mention.len() as u64,
+            mentioning_churned: m_churned,
+            other_customers: others.len() as u64,
+            other_churned: o_churned,
+            churn_lift: lift,
+            flags,
+        });
+    }
+    out
+}
