@@ -73,51 +73,83 @@ fn is_stop(w: &str) -> bool {
     STOP_WORDS.contains(&w) || w.chars().all(|c| c.is_ascii_digit())
 }
 
+/// The word 1–3-grams of a normalised text that neither start nor end with a stop word (nor contain a
+/// one-letter word), each once.
+fn grams(text: &str, out: &mut FxHashSet<String>) {
+    out.clear();
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    for len in 1..=3 {
+        for win in words.windows(len) {
+            if is_stop(win[0]) || is_stop(win[len - 1]) || win.iter().any(|w| w.len() < 2) {
+                continue;
+            }
+            out.insert(win.join(" "));
+        }
+    }
+}
+
 /// Frequent distinctive phrases: word 1–3-grams that neither start nor end with a stop word, occurring in at
 /// least `min_df` comments and in at most half of them, ranked by summed TF-IDF (`df · ln(N/df)` with binary
 /// term frequency). A phrase inside a longer candidate that occurs almost as often (≥ 80 %) gives way to the
-/// longer one; phrases overlapping an already chosen one are skipped. Returns `(phrase, df)`, best first.
+/// longer one, and a phrase whose comments are mostly those of an already chosen phrase (Jaccard ≥ 0.5) is
+/// the same theme and skipped. Returns `(phrase, df)`, best first.
 pub fn discover(texts: &[&str], min_df: u64, top: usize) -> Vec<(String, u64)> {
     let n = texts.len() as f64;
     let mut df: FxHashMap<String, u64> = FxHashMap::default();
-    let mut seen: FxHashSet<String> = FxHashSet::default();
+    let mut set: FxHashSet<String> = FxHashSet::default();
     for t in texts {
-        seen.clear();
-        let words: Vec<&str> = t.split(' ').filter(|w| !w.is_empty()).collect();
-        for len in 1..=3 {
-            for win in words.windows(len) {
-                if is_stop(win[0]) || is_stop(win[len - 1]) || win.iter().any(|w| w.len() < 2) {
-                    continue;
-                }
-                let g = win.join(" ");
-                if seen.insert(g.clone()) {
-                    *df.entry(g).or_default() += 1;
-                }
+        grams(t, &mut set);
+        for g in set.drain() {
+            *df.entry(g).or_default() += 1;
+        }
+    }
+    df.retain(|_, d| *d >= min_df.max(1) && (*d as f64) <= n / 2.0);
+    // the comments of each candidate, for the same-theme test
+    let mut docs: FxHashMap<&str, Vec<u32>> = df.keys().map(|k| (k.as_str(), Vec::new())).collect();
+    for (i, t) in texts.iter().enumerate() {
+        grams(t, &mut set);
+        for g in &set {
+            if let Some(v) = docs.get_mut(g.as_str()) {
+                v.push(i as u32);
             }
         }
     }
-    let mut cands: Vec<(String, u64, f64)> =
-        df.into_iter().filter(|(_, d)| *d >= min_df.max(1) && (*d as f64) <= n / 2.0).map(|(g, d)| (g, d, d as f64 * (n / d as f64).ln())).collect();
-    cands.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut cands: Vec<(&str, u64, f64)> = df.iter().map(|(g, d)| (g.as_str(), *d, *d as f64 * (n / *d as f64).ln())).collect();
+    cands.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| b.0.split(' ').count().cmp(&a.0.split(' ').count())).then_with(|| a.0.cmp(b.0)));
     let contains = |long: &str, short: &str| format!(" {long} ").contains(&format!(" {short} "));
-    let mut chosen: Vec<(String, u64)> = Vec::new();
-    for (g, d, _) in &cands {
+    let jaccard = |a: &[u32], b: &[u32]| {
+        let (mut i, mut j, mut both) = (0, 0, 0usize);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    both += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        both as f64 / (a.len() + b.len() - both) as f64
+    };
+    let mut chosen: Vec<(&str, u64)> = Vec::new();
+    for &(g, d, _) in &cands {
         if chosen.len() >= top {
             break;
         }
         // the longest phrase containing this one that occurs nearly as often
         let best = cands
             .iter()
-            .filter(|(h, e, _)| h.len() > g.len() && contains(h, g) && (*e as f64) >= 0.8 * *d as f64)
-            .max_by(|a, b| a.0.split(' ').count().cmp(&b.0.split(' ').count()).then(b.0.cmp(&a.0)))
-            .map(|(h, e, _)| (h.clone(), *e))
-            .unwrap_or((g.clone(), *d));
-        if chosen.iter().any(|(c, _)| contains(c, &best.0) || contains(&best.0, c)) {
+            .filter(|(h, e, _)| h.len() > g.len() && contains(h, g) && (*e as f64) >= 0.8 * d as f64)
+            .max_by(|a, b| a.0.split(' ').count().cmp(&b.0.split(' ').count()).then(b.2.total_cmp(&a.2)).then(b.0.cmp(a.0)))
+            .map(|(h, e, _)| (*h, *e))
+            .unwrap_or((g, d));
+        if chosen.iter().any(|(c, _)| jaccard(&docs[c], &docs[best.0]) >= 0.5) {
             continue;
         }
         chosen.push(best);
     }
-    chosen
+    chosen.into_iter().map(|(g, d)| (g.to_string(), d)).collect()
 }
 
 /// A theme and how to recognise it.
