@@ -352,7 +352,7 @@ pub struct Visit {
 }
 
 /// Spend categories; only `marketing` and `sales` enter CAC by default.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SpendCategory {
     Marketing,
     Sales,

@@ -48,6 +48,8 @@ pub struct SignalSettings {
     /// `min_theme_comments` (20): a theme needs this many comments to get a share and a lift, and a
     /// discovered phrase must occur in this many comments.
     pub min_theme_comments: u64,
+    /// `theme_churn_window_days` (180): churn counted for `theme_churn_lift` after a comment.
+    pub theme_churn_window: i64,
     /// How many phrases automatic discovery keeps (10).
     pub discovered_themes: usize,
     pub theme_rules: Vec<ThemeRule>,
@@ -66,6 +68,7 @@ impl Default for SignalSettings {
             cac_categories: vec![SpendCategory::Marketing, SpendCategory::Sales],
             attribution: Attribution::FirstTouch,
             min_theme_comments: 20,
+            theme_churn_window: 180 * SECS_PER_DAY,
             discovered_themes: 10,
             theme_rules: Vec::new(),
         }
@@ -86,6 +89,7 @@ impl SignalSettings {
             "freemium_window_days" => self.freemium_window = days(value)?,
             "viral_window_days" => self.viral_window = days(value)?,
             "min_theme_comments" => self.min_theme_comments = count(value)?,
+            "theme_churn_window_days" => self.theme_churn_window = days(value)?,
             "discovered_themes" => self.discovered_themes = count(value)? as usize,
             "attribution" => {
                 self.attribution = match value.trim() {
@@ -104,7 +108,7 @@ impl SignalSettings {
             }
             _ => {
                 return Err(format!(
-                    "unknown signals setting `{key}` (known: min_responses, onboarding_window_days, lead_window_days, trial_grace_days, trial_length_days, freemium_window_days, viral_window_days, min_theme_comments, discovered_themes, attribution, cac_categories)"
+                    "unknown signals setting `{key}` (known: min_responses, onboarding_window_days, lead_window_days, trial_grace_days, trial_length_days, freemium_window_days, viral_window_days, min_theme_comments, theme_churn_window_days, discovered_themes, attribution, cac_categories)"
                 ))
             }
         }

@@ -4,7 +4,9 @@
 //!
 //! Comments are survey comments and cancellation comments. The churn lift uses survey comments only: a
 //! cancellation comment is written when the customer has already decided to leave, so counting it would make
-//! every reason look predictive.
+//! every reason look predictive. Churn is counted within `theme_churn_window` (180 days) after the account's
+//! first mention (first comment for the others), and only for accounts whose window has passed at `as_of`:
+//! "ever churned afterwards" would favour accounts that commented late in a long life.
 use crate::context::Ctx;
 use crate::voice::NpsGroup;
 use crate::records::Survey;
@@ -183,10 +185,12 @@ pub struct ThemeStat {
     pub share_promoters: Option<f64>,
     pub share_passives: Option<f64>,
     pub share_detractors: Option<f64>,
-    /// Customers with a survey comment mentioning the theme, and how many of them churned afterwards.
+    /// Customers whose first survey comment mentioning the theme is at least `theme_churn_window` before
+    /// `as_of`, and how many of them churned within that window after it.
     pub mentioning_customers: u64,
     pub mentioning_churned: u64,
-    /// Customers with survey comments, none mentioning the theme, and how many churned after their first.
+    /// Customers with survey comments, none mentioning the theme (first comment a window before `as_of`), and
+    /// how many churned within the window after their first comment.
     pub other_customers: u64,
     pub other_churned: u64,
     /// `theme_churn_lift` = churn rate of mentioning customers ÷ churn rate of the others.
@@ -212,8 +216,10 @@ pub fn themes(ctx: &Ctx, comments: &[Comment]) -> Vec<Theme> {
 pub fn theme_stats(ctx: &Ctx) -> Vec<ThemeStat> {
     let comments = comments(ctx);
     let themes = themes(ctx, &comments);
-    // first churn at or after an instant, per customer
-    let churned_after = |c: u32, t: i64| ctx.bill.moves_of(c).iter().any(|m| m.kind == Kind::Churn && m.t >= t && m.t <= ctx.bill.as_of);
+    // churned within the window after an instant; accounts whose window is not over at `as_of` are left out
+    let w = ctx.cfg.theme_churn_window;
+    let observed = |t: i64| t + w <= ctx.bill.as_of;
+    let churned_after = |c: u32, t: i64| ctx.bill.moves_of(c).iter().any(|m| m.kind == Kind::Churn && m.t >= t && m.t < t + w);
     let mut first_comment: FxHashMap<u32, i64> = FxHashMap::default();
     for c in comments.iter().filter(|c| c.from_survey && c.customer != NONE) {
         let e = first_comment.entry(c.customer).or_insert(c.at);
@@ -244,8 +250,9 @@ pub fn theme_stats(ctx: &Ctx) -> Vec<ThemeStat> {
                 *e = (*e).min(c.at);
             }
         }
+        first_mention.retain(|_, t| observed(*t));
         let m_churned = first_mention.iter().filter(|(c, t)| churned_after(**c, **t)).count() as u64;
-        let others: Vec<(u32, i64)> = first_comment.iter().filter(|(c, _)| !first_mention.contains_key(c)).map(|(c, t)| (*c, *t)).collect();
+        let others: Vec<(u32, i64)> = first_comment.iter().filter(|(c, t)| !first_mention.contains_key(c) && observed(**t)).map(|(c, t)| (*c, *t)).collect();
         let o_churned = others.iter().filter(|(c, t)| churned_after(*c, *t)).count() as u64;
         let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
         let lift = match (rate(m_churned, first_mention.len() as u64), rate(o_churned, others.len() as u64)) {
