@@ -36,6 +36,9 @@ pub struct ReportArgs {
     pub kpis: Vec<String>,
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     pub format: OutFormat,
+    /// revenue (default), support, voice, funnel, referrals or all.
+    #[arg(long)]
+    pub section: Option<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -140,6 +143,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Generate(a) => generate(a),
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
+        Command::Themes(a) => crate::signals::themes(&cfg, a),
     }
 }
 
@@ -176,21 +180,21 @@ fn read_merge_map(file: &Path) -> Result<std::collections::BTreeMap<String, Stri
     Ok(out)
 }
 
-fn open_store(path: &Path, must_exist: bool) -> Result<holdfast_store::SqliteStore, Failure> {
+pub(crate) fn open_store(path: &Path, must_exist: bool) -> Result<holdfast_store::SqliteStore, Failure> {
     if must_exist && !path.exists() {
         return Err(Failure::new(66, format!("no store at {} (run `holdfast import <dir>` or `holdfast demo` first, or pass --db)", path.display())));
     }
     holdfast_store::SqliteStore::open(path).map_err(|e| Failure::io(format!("cannot open store {}: {e}", path.display())))
 }
 
-fn load_snapshot(store: &dyn Store) -> Result<Snapshot, Failure> {
+pub(crate) fn load_snapshot(store: &dyn Store) -> Result<Snapshot, Failure> {
     let t = Instant::now();
     let snap = store.load_snapshot().map_err(|e| Failure::io(format!("cannot load store: {e}")))?;
     tracing::info!(customers = snap.customers.len(), lines = snap.lines.len(), ms = t.elapsed().as_millis() as u64, "snapshot loaded");
     Ok(snap)
 }
 
-fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
+pub(crate) fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
     p.as_of.as_deref().map(parse_instant).transpose().map_err(|e| Failure::new(2, format!("--as-of: {e}")))
 }
 
@@ -203,7 +207,7 @@ fn period_range(cal: &Calendar, spec: &str) -> Result<(i64, i64), Failure> {
 }
 
 /// The labels of the run's periods selected by `--period`.
-fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
+pub(crate) fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
     let (from, to) = match period {
         Some(spec) => period_range(cal, spec)?,
         None => (i64::MIN, i64::MAX),
@@ -211,7 +215,7 @@ fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&st
     Ok(run.periods.iter().filter(|p| p.start >= from && p.start < to).map(|p| p.label.clone()).collect())
 }
 
-fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
+pub(crate) fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
     let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
     let (from, to) = match period {
         Some(spec) => {
@@ -228,6 +232,16 @@ fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: 
 }
 
 pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
+    match a.section.as_deref() {
+        None | Some("revenue") => {}
+        Some(other) => {
+            let sections = crate::signals::sections(other)?;
+            if other == "all" {
+                report(cfg, &ReportArgs { section: None, grain: a.grain.clone(), period: a.period.clone(), segment_by: a.segment_by.clone(), kpis: a.kpis.clone(), format: a.format, policy: a.policy.clone() })?;
+            }
+            return crate::signals::report(cfg, a, &sections);
+        }
+    }
     let s = settings_from(cfg, &a.policy)?;
     let grain = match &a.grain {
         Some(g) => g.parse().map_err(|e: String| Failure::new(2, format!("--grain: {e}")))?,
@@ -333,8 +347,9 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
     if !a.path.exists() {
         return Err(Failure::new(66, format!("{} does not exist", a.path.display())));
     }
-    let files = holdfast_ingest::discover(&a.path).map_err(Failure::data)?;
-    if files.is_empty() {
+    let signal_files = crate::signals::discover(&a.path)?;
+    let files = if crate::signals::is_signal_file(&a.path) { vec![] } else { holdfast_ingest::discover(&a.path).map_err(Failure::data)? };
+    if files.is_empty() && signal_files.is_empty() {
         return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, … or .jsonl)", a.path.display())));
     }
     let mut store = open_store(&cfg.db, false)?;
@@ -364,8 +379,9 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
         rows += n;
         tracing::info!(file = %f.path.display(), rows = n, "read");
     }
+    rows += crate::signals::import_files(&mut *tx, &signal_files)?;
     let summary = tx.commit().map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
-    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len() + signal_files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
     for ts in &summary.per_table {
         if ts.inserted + ts.updated + ts.unchanged > 0 {
             out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));
@@ -479,6 +495,7 @@ pub fn status(cfg: &Config) -> Result<(), Failure> {
     for (t, n) in counts {
         println!("  {t:<20} {n:>10}");
     }
+    print!("{}", crate::signals::status_lines(&store)?);
     Ok(())
 }
 
@@ -495,7 +512,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
     pb.set_style(ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut err = None;
     let mut n = 0u64;
-    holdfast_sim::generate(&cfg, &mut |r| {
+    crate::signals::generate(&cfg, &a.out, &mut |r| {
         if let holdfast_core::records::Record::Customer(c) = &r {
             if c.valid_from.is_none() {
                 n += 1;
@@ -509,7 +526,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
                 err = Some(e);
             }
         }
-    });
+    })?;
     pb.finish_and_clear();
     if let Some(e) = err {
         return Err(Failure::io(e));

@@ -17,11 +17,13 @@ pub struct Config {
     pub merge_map_file: Option<PathBuf>,
     /// Where the config came from, for `--help`-style diagnostics.
     pub source: Option<PathBuf>,
+    /// `[signals]` and `[themes]`: settings of the customer-success signal KPIs.
+    pub signals: holdfast_signals::SignalSettings,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None }
+        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, signals: Default::default() }
     }
 }
 
@@ -57,7 +59,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config> {
 pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
     let doc: toml::Table = text.parse().context("not valid TOML")?;
     for (section, v) in &doc {
-        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report] or [policy])") };
+        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy], [signals] or [themes])") };
         match section.as_str() {
             "store" => {
                 for (k, v) in table {
@@ -100,7 +102,8 @@ pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
                     cfg.settings.set(k, &toml_value_to_string(v)).map_err(anyhow::Error::msg).with_context(|| "in [policy]")?;
                 }
             }
-            _ => bail!("unknown section [{section}] (known: [store], [report], [policy])"),
+            "signals" | "themes" => crate::signals::apply_toml_section(&mut cfg.signals, section, table)?,
+            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [signals], [themes])"),
         }
     }
     Ok(())

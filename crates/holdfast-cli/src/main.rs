@@ -7,6 +7,7 @@ mod bench;
 mod commands;
 mod config;
 mod render;
+mod signals;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ pub enum Command {
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
     Bench(bench::BenchArgs),
+    /// Feedback themes (configured rules and discovered phrases): share of comments, by NPS group, churn lift.
+    Themes(signals::ThemesArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

@@ -252,14 +252,15 @@ impl<'a> SignalEmitter<'a> {
         }
         // what acquiring this customer cost, booked in its sign-up month
         let month = self.month_of(p.signup);
+        // USD cents; a sales-led deal costs more than a self-serve sign-up
         let (marketing, sales) = match p.channel {
-            Channel::PaidSearch => (rng.between(25_000, 45_000), 0),
-            Channel::Partner => (rng.between(10_000, 20_000), 0),
-            Channel::Organic => (rng.between(3_000, 9_000), 0),
-            Channel::Referral => (rng.between(2_000, 5_000), 0),
-            Channel::Outbound => (rng.between(5_000, 10_000), rng.between(60_000, 120_000)),
+            Channel::PaidSearch => (rng.between(150_000, 300_000), 0),
+            Channel::Partner => (rng.between(60_000, 140_000), 0),
+            Channel::Organic => (rng.between(20_000, 60_000), 0),
+            Channel::Referral => (rng.between(10_000, 30_000), 0),
+            Channel::Outbound => (rng.between(40_000, 80_000), rng.between(400_000, 900_000)),
         };
-        let sales = sales + if p.sales_led { rng.between(20_000, 40_000) } else { 0 };
+        let sales = sales + if p.sales_led { rng.between(150_000, 300_000) } else { 0 };
         *self.spend.entry((month, channel, SpendCategory::Marketing)).or_default() += marketing;
         if sales > 0 {
             *self.spend.entry((month, channel, SpendCategory::Sales)).or_default() += sales;
