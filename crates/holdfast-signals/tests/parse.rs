@@ -189,3 +189,12 @@ fn discovery_finds_the_frequent_distinctive_phrases() {
     assert!(phrases.iter().all(|p| !p.starts_with("the ") && !p.starts_with("is ")), "no phrase starts with a stop word: {phrases:?}");
     assert!(found.iter().all(|(_, df)| *df >= 20));
 }
+
+#[test]
+fn billing_discovery_leaves_exactly_the_signal_files_alone() {
+    let mut ours: Vec<&str> = SignalKind::ALL.iter().map(|k| k.as_str()).collect();
+    let mut theirs = holdfast_ingest::OTHER_SOURCE_STEMS.to_vec();
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours, theirs);
+}
