@@ -138,25 +138,42 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, key: &str, cells: &[Cell], hash:
     st.raw_bind_parameter(cells.len() + 2, hash)
 }
 
-/// Per-import state: outcome counts and a reusable hash buffer.
+/// Per-import state: outcome counts, the SQL of each table and a reusable hash buffer.
 pub(crate) struct SignalPuts {
     pub counts: [TableSummary; 7],
+    /// `(select hash by key, upsert)` per table.
+    sql: [(String, String); 7],
     buf: Vec<u8>,
+}
+
+fn sql_for(kind: SignalKind) -> (String, String) {
+    let table = SIGNAL_TABLES[kind.index()];
+    let names = std::iter::once("key").chain(kind.columns().iter().map(|c| c.name)).chain(["content_hash"]).collect::<Vec<_>>();
+    let placeholders = (1..=names.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sets = names[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
+    (
+        format!("SELECT content_hash FROM {table} WHERE key = ?1"),
+        format!("INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT (key) DO UPDATE SET {sets}", names.join(", ")),
+    )
 }
 
 impl SignalPuts {
     pub(crate) fn new() -> SignalPuts {
-        SignalPuts { counts: std::array::from_fn(|t| TableSummary { table: SIGNAL_TABLES[t], ..Default::default() }), buf: Vec::new() }
+        SignalPuts {
+            counts: std::array::from_fn(|t| TableSummary { table: SIGNAL_TABLES[t], ..Default::default() }),
+            sql: std::array::from_fn(|t| sql_for(SignalKind::ALL[t])),
+            buf: Vec::new(),
+        }
     }
 
     /// Inserts, updates or leaves one record by its source key.
     pub(crate) fn put(&mut self, conn: &Connection, r: &SignalRecord) -> Result<PutOutcome, StoreError> {
         let kind = r.kind();
-        let table = SIGNAL_TABLES[kind.index()];
         let key = r.source_key();
         let cells = r.cells();
         let hash = cells_hash(&cells, &mut self.buf);
-        let mut select = conn.prepare_cached(&format!("SELECT content_hash FROM {table} WHERE key = ?1"))?;
+        let (select_sql, upsert_sql) = &self.sql[kind.index()];
+        let mut select = conn.prepare_cached(select_sql)?;
         let old: Option<i64> = select.query_row([&key], |row| row.get(0)).map(Some).or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
         let outcome = match old {
             Some(h) if h == hash => PutOutcome::Unchanged,
@@ -164,12 +181,7 @@ impl SignalPuts {
             None => PutOutcome::Inserted,
         };
         if outcome != PutOutcome::Unchanged {
-            let cols: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
-            let names = std::iter::once("key").chain(cols.iter().copied()).chain(["content_hash"]).collect::<Vec<_>>();
-            let placeholders = (1..=names.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let sets = names[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT (key) DO UPDATE SET {sets}", names.join(", "));
-            let mut st = conn.prepare_cached(&sql)?;
+            let mut st = conn.prepare_cached(upsert_sql)?;
             bind(&mut st, &key, &cells, hash)?;
             st.raw_execute()?;
         }
