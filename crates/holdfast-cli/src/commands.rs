@@ -566,6 +566,7 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
     std::fs::write(a.out.join("report.html"), render::html_report(&run, s.reporting_currency, &periods)).map_err(Failure::io)?;
     let rows: Vec<LedgerRow> = run.ledger.iter().map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) }).collect();
     std::fs::write(a.out.join("movements.csv"), render::ledger_csv(&rows, s.reporting_currency)).map_err(Failure::io)?;
+    crate::signals::demo(&c2, &a.policy, &periods, 3)?;
     if !fails.is_empty() {
         return Err(Failure::new(70, format!("MRR roll-forward does not hold:\n{}", fails.join("\n"))));
     }

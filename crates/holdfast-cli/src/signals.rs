@@ -247,6 +247,15 @@ pub fn themes(cfg: &Config, a: &ThemesArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The signal sections of the last `months` periods, after the demo's revenue report.
+pub fn demo(cfg: &Config, policy: &PolicyArgs, periods: &[String], months: usize) -> Result<(), Failure> {
+    let Some(last) = periods.last() else { return Ok(()) };
+    let first = &periods[periods.len().saturating_sub(months)];
+    let args = ReportArgs { grain: None, period: Some(format!("{first}..{last}")), segment_by: vec![], kpis: vec![], format: OutFormat::Table, section: Some("all".into()), policy: policy.clone() };
+    println!("\nCustomer-success signals, last {months} months (holdfast report --section support|voice|funnel|referrals):");
+    report(cfg, &args, &Section::ALL)
+}
+
 /// Signal table row counts for `holdfast status`.
 pub fn status_lines(store: &SqliteStore) -> Result<String, Failure> {
     let mut out = String::new();

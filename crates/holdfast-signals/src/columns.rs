@@ -115,6 +115,12 @@ impl Signals {
     pub fn from_records(mut records: Vec<SignalRecord>) -> Signals {
         records.sort_by_cached_key(|r| (r.kind(), r.source_key()));
         records.dedup();
+        Signals::from_sorted_records(records)
+    }
+
+    /// [`Signals::from_records`] for records already sorted by kind and source key without duplicates
+    /// (as a store loads them: each table in key order).
+    pub fn from_sorted_records(records: Vec<SignalRecord>) -> Signals {
         let mut s = Signals::default();
         let mut ticket_index: rustc_hash::FxHashMap<String, u32> = Default::default();
         let mut pending_links: Vec<(usize, String)> = Vec::new();

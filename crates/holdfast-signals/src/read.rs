@@ -343,7 +343,12 @@ impl SignalReader {
         let row = Row { file: &f.path, line, kind: f.kind, vals };
         let rec = parse_row(&row).map_err(|e| *e)?;
         let key = hash64(rec.source_key().as_bytes());
-        let content = hash64(format!("{:?}", rec.cells()).as_bytes());
+        let content = {
+            use std::hash::{Hash, Hasher};
+            let mut h = rustc_hash::FxHasher::default();
+            rec.cells().hash(&mut h);
+            h.finish()
+        };
         match self.seen.get(&(f.kind as u8, key)) {
             Some((c, _, _)) if *c == content => return Ok(()),
             Some((_, p, l)) => {

@@ -418,7 +418,7 @@ pub enum SignalRecord {
 
 /// A typed value in a record's column, as stores keep it: instants and days are integers (UTC seconds,
 /// UTC day numbers), money is integer minor units (its currency is another column), lists are `|`-joined.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Cell {
     Null,
     Int(i64),
@@ -438,36 +438,38 @@ fn oi(v: Option<i64>) -> Cell {
 /// Reads cells back, with errors naming the column.
 struct CellReader<'a> {
     kind: SignalKind,
-    cells: &'a [Cell],
+    cells: std::cell::RefCell<&'a mut [Cell]>,
 }
 
 impl CellReader<'_> {
     fn bad(&self, i: usize, what: &str) -> String {
-        format!("{}.{}: stored value {:?} is not {what}", self.kind, self.kind.columns()[i].name, self.cells.get(i))
+        format!("{}.{}: stored value {:?} is not {what}", self.kind, self.kind.columns()[i].name, self.cells.borrow().get(i))
     }
+    /// Moves the text out of the cell (each cell is read once).
     fn text(&self, i: usize) -> Result<String, String> {
-        match self.cells.get(i) {
-            Some(Cell::Text(s)) => Ok(s.clone()),
-            _ => Err(self.bad(i, "text")),
+        match self.cells.borrow_mut().get_mut(i) {
+            Some(Cell::Text(s)) => return Ok(std::mem::take(s)),
+            _ => {}
         }
+        Err(self.bad(i, "text"))
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, String> {
-        match self.cells.get(i) {
-            Some(Cell::Null) => Ok(None),
-            _ => self.text(i).map(Some),
+        if matches!(self.cells.borrow().get(i), Some(Cell::Null)) {
+            return Ok(None);
         }
+        self.text(i).map(Some)
     }
     fn int(&self, i: usize) -> Result<i64, String> {
-        match self.cells.get(i) {
+        match self.cells.borrow().get(i) {
             Some(Cell::Int(v)) => Ok(*v),
             _ => Err(self.bad(i, "an integer")),
         }
     }
     fn opt_int(&self, i: usize) -> Result<Option<i64>, String> {
-        match self.cells.get(i) {
-            Some(Cell::Null) => Ok(None),
-            _ => self.int(i).map(Some),
+        if matches!(self.cells.borrow().get(i), Some(Cell::Null)) {
+            return Ok(None);
         }
+        self.int(i).map(Some)
     }
     fn small(&self, i: usize) -> Result<i32, String> {
         i32::try_from(self.int(i)?).map_err(|_| self.bad(i, "a 32-bit integer"))
@@ -593,12 +595,12 @@ impl SignalRecord {
         }
     }
 
-    /// Rebuilds a record from stored cells (the inverse of [`SignalRecord::cells`]).
-    pub fn from_cells(kind: SignalKind, cells: &[Cell]) -> Result<SignalRecord, String> {
-        let r = CellReader { kind, cells };
+    /// Rebuilds a record from stored cells (the inverse of [`SignalRecord::cells`]); text cells are moved out.
+    pub fn from_cells(kind: SignalKind, cells: &mut [Cell]) -> Result<SignalRecord, String> {
         if cells.len() != kind.columns().len() {
             return Err(format!("{kind}: {} stored columns, expected {}", cells.len(), kind.columns().len()));
         }
+        let r = CellReader { kind, cells: std::cell::RefCell::new(cells) };
         let nonempty = |s: String| if s.is_empty() { None } else { Some(s) };
         Ok(match kind {
             SignalKind::Tickets => SignalRecord::Ticket(Ticket {

@@ -43,7 +43,8 @@ pub fn credited(ctx: &Ctx) -> Vec<bool> {
 /// the period start), `viral_conversion_rate` (`c` = invites of the period whose invitee signed up within
 /// `viral_window` ÷ invites), `viral_coefficient` (`K = i·c`), `viral_amplification` (`1/(1 − K)` for
 /// `K < 1`) and `viral_cycle_time` (median days from the inviter's sign-up to the invitee's, over the
-/// period's credited sign-ups; `vct_anchor = inviter_signup`).
+/// period's credited sign-ups; `vct_anchor = inviter_signup`) and `viral_growth_projection_12m` (customers
+/// grown from the period's new customers `C0` after 365 days of cycles of `viral_cycle_time` at `K`).
 pub fn all(ctx: &Ctx, out: &mut Vec<KpiResult>) {
     let r = &ctx.sig.referrals;
     let np = ctx.bill.periods.len();
@@ -97,6 +98,15 @@ pub fn all(ctx: &Ctx, out: &mut Vec<KpiResult>) {
         let v = &mut cycle[p];
         v.sort_by(|a, b| a.total_cmp(b));
         let n = v.len() as u64;
-        out.push(ctx.result("viral_cycle_time", p, 0, quantile(v, 0.5).map(Value::Number), None, Some(Value::Count(n as i64)), n, if n == 0 { vec![FLAG_EMPTY_DENOMINATOR] } else { vec![] }));
+        let ct = quantile(v, 0.5);
+        out.push(ctx.result("viral_cycle_time", p, 0, ct.map(Value::Number), None, Some(Value::Count(n as i64)), n, if n == 0 { vec![FLAG_EMPTY_DENOMINATOR] } else { vec![] }));
+        // the period's new customers as the seed C0, one year of viral cycles
+        let c0 = ctx.bill.new_customers[p];
+        let projection = match (k, ct) {
+            (Some(k), Some(ct)) if ct > 0.0 => Some(growth_projection(c0 as f64, k, ct, 365.0)),
+            _ => None,
+        };
+        let pf = if projection.is_none() { with_empty(true) } else { flags.clone() };
+        out.push(ctx.result("viral_growth_projection_12m", p, 0, projection.map(Value::Number), Some(Value::Count(c0)), None, c0 as u64, pf));
     }
 }

@@ -45,7 +45,10 @@ pub struct Comment {
     pub at: i64,
     pub nps: Option<NpsGroup>,
     pub from_survey: bool,
+    /// The normalised text.
     pub text: String,
+    /// The normalised text between two spaces, for whole-word phrase matching without allocating.
+    pub padded: String,
 }
 
 /// Survey and cancellation comments known at `as_of`.
@@ -56,7 +59,8 @@ pub fn comments(ctx: &Ctx) -> Vec<Comment> {
         if let Some(c) = &s.comment[i] {
             if s.responded_at[i] <= ctx.bill.as_of {
                 let nps = (s.survey[i] == Survey::Nps).then(|| NpsGroup::of(s.score[i]));
-                out.push(Comment { customer: ctx.billing_id(s.customer[i]), at: s.responded_at[i], nps, from_survey: true, text: normalise(c) });
+                let text = normalise(c);
+                out.push(Comment { customer: ctx.billing_id(s.customer[i]), at: s.responded_at[i], nps, from_survey: true, padded: format!(" {text} "), text });
             }
         }
     }
@@ -64,7 +68,8 @@ pub fn comments(ctx: &Ctx) -> Vec<Comment> {
     for i in 0..c.at.len() {
         if let Some(t) = &c.comment[i] {
             if c.at[i] <= ctx.bill.as_of {
-                out.push(Comment { customer: ctx.billing_id(c.customer[i]), at: c.at[i], nps: None, from_survey: false, text: normalise(t) });
+                let text = normalise(t);
+                out.push(Comment { customer: ctx.billing_id(c.customer[i]), at: c.at[i], nps: None, from_survey: false, padded: format!(" {text} "), text });
             }
         }
     }
@@ -159,15 +164,23 @@ pub fn discover(texts: &[&str], min_df: u64, top: usize) -> Vec<(String, u64)> {
 pub struct Theme {
     pub name: String,
     pub source: &'static str,
-    /// Normalised phrases (whole words).
-    pub phrases: Vec<String>,
+    /// Normalised phrases (whole words), each between two spaces.
+    padded: Vec<String>,
     pub regex: Option<regex::Regex>,
 }
 
 impl Theme {
+    pub fn new(name: &str, source: &'static str, phrases: &[String], regex: Option<regex::Regex>) -> Theme {
+        Theme { name: name.to_string(), source, padded: phrases.iter().map(|p| format!(" {p} ")).collect(), regex }
+    }
+
+    /// Whether a normalised text mentions the theme.
     pub fn matches(&self, normalised: &str) -> bool {
-        let padded = format!(" {normalised} ");
-        self.phrases.iter().any(|p| padded.contains(&format!(" {p} "))) || self.regex.as_ref().map(|r| r.is_match(normalised)).unwrap_or(false)
+        self.matches_comment(&format!(" {normalised} "), normalised)
+    }
+
+    fn matches_comment(&self, padded: &str, normalised: &str) -> bool {
+        self.padded.iter().any(|p| padded.contains(p.as_str())) || self.regex.as_ref().map(|r| r.is_match(normalised)).unwrap_or(false)
     }
 }
 
@@ -200,14 +213,13 @@ pub struct ThemeStat {
 
 /// The themes in force: configured rules, then discovered phrases not already covered by a rule.
 pub fn themes(ctx: &Ctx, comments: &[Comment]) -> Vec<Theme> {
-    let mut out: Vec<Theme> =
-        ctx.cfg.theme_rules.iter().map(|r| Theme { name: r.name.clone(), source: "rule", phrases: r.keywords.clone(), regex: r.regex.clone() }).collect();
+    let mut out: Vec<Theme> = ctx.cfg.theme_rules.iter().map(|r| Theme::new(&r.name, "rule", &r.keywords, r.regex.clone())).collect();
     let texts: Vec<&str> = comments.iter().map(|c| c.text.as_str()).collect();
     for (phrase, _) in discover(&texts, ctx.cfg.min_theme_comments, ctx.cfg.discovered_themes) {
         if out.iter().any(|t| t.matches(&phrase)) {
             continue;
         }
-        out.push(Theme { name: phrase.clone(), source: "discovered", phrases: vec![phrase], regex: None });
+        out.push(Theme::new(&phrase, "discovered", std::slice::from_ref(&phrase), None));
     }
     out
 }
@@ -238,7 +250,7 @@ pub fn theme_stats(ctx: &Ctx) -> Vec<ThemeStat> {
         let mut by_group = [0u64; 3];
         let mut first_mention: FxHashMap<u32, i64> = FxHashMap::default();
         for c in &comments {
-            if !th.matches(&c.text) {
+            if !th.matches_comment(&c.padded, &c.text) {
                 continue;
             }
             n += 1;

@@ -328,6 +328,10 @@ fn viral_coefficient_counts_an_invitee_once() {
     // x@a is credited to r2 (cus_b, signed up 2025-01-10): 32 days; Mar: y@b by cus_a (2025-01-01): 78 days
     close(num(get(&rs, "viral_cycle_time", "2025-02", None)), 32.0);
     close(num(get(&rs, "viral_cycle_time", "2025-03", None)), 78.0);
+    // projection from Feb's one new customer (cus_c): K 0.5, cycle 32 days, one year
+    let expected = holdfast_signals::referrals::growth_projection(1.0, 0.5, 32.0, 365.0);
+    close(num(get(&rs, "viral_growth_projection_12m", "2025-02", None)), expected);
+    close(expected, (0.5f64.powf(365.0 / 32.0 + 1.0) - 1.0) / (0.5 - 1.0));
     // Apr: y@b signs up a second time: not a new sign-up
     assert_eq!(get(&rs, "viral_coefficient", "2025-04", None).numerator, Some(Value::Count(0)));
     assert_eq!(get(&rs, "viral_cycle_time", "2025-04", None).value, None);

@@ -137,7 +137,7 @@ fn writer_output_reads_back_identically_and_cells_round_trip() {
     let back = read_all(d.path()).unwrap();
     assert_eq!(back, recs);
     for r in &recs {
-        assert_eq!(&SignalRecord::from_cells(r.kind(), &r.cells()).unwrap(), r);
+        assert_eq!(&SignalRecord::from_cells(r.kind(), &mut r.cells()).unwrap(), r);
     }
     assert_eq!(discover(d.path()).unwrap().len(), 4);
 }

@@ -141,12 +141,14 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, key: &str, cells: &[Cell], hash:
 /// Per-import state: outcome counts, the SQL of each table and a reusable hash buffer.
 pub(crate) struct SignalPuts {
     pub counts: [TableSummary; 7],
-    /// `(select hash by key, upsert)` per table.
-    sql: [(String, String); 7],
+    /// `(select hash by key, upsert, insert unless the key exists)` per table.
+    sql: [(String, String, String); 7],
+    /// Per table: the previous put inserted, so try the plain insert first (fresh data: one statement).
+    insert_first: [bool; 7],
     buf: Vec<u8>,
 }
 
-fn sql_for(kind: SignalKind) -> (String, String) {
+fn sql_for(kind: SignalKind) -> (String, String, String) {
     let table = SIGNAL_TABLES[kind.index()];
     let names = std::iter::once("key").chain(kind.columns().iter().map(|c| c.name)).chain(["content_hash"]).collect::<Vec<_>>();
     let placeholders = (1..=names.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
@@ -154,6 +156,7 @@ fn sql_for(kind: SignalKind) -> (String, String) {
     (
         format!("SELECT content_hash FROM {table} WHERE key = ?1"),
         format!("INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT (key) DO UPDATE SET {sets}", names.join(", ")),
+        format!("INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT (key) DO NOTHING", names.join(", ")),
     )
 }
 
@@ -162,6 +165,7 @@ impl SignalPuts {
         SignalPuts {
             counts: std::array::from_fn(|t| TableSummary { table: SIGNAL_TABLES[t], ..Default::default() }),
             sql: std::array::from_fn(|t| sql_for(SignalKind::ALL[t])),
+            insert_first: [true; 7],
             buf: Vec::new(),
         }
     }
@@ -172,7 +176,15 @@ impl SignalPuts {
         let key = r.source_key();
         let cells = r.cells();
         let hash = cells_hash(&cells, &mut self.buf);
-        let (select_sql, upsert_sql) = &self.sql[kind.index()];
+        let (select_sql, upsert_sql, insert_sql) = &self.sql[kind.index()];
+        if self.insert_first[kind.index()] {
+            let mut st = conn.prepare_cached(insert_sql)?;
+            bind(&mut st, &key, &cells, hash)?;
+            if st.raw_execute()? == 1 {
+                self.counts[kind.index()].inserted += 1;
+                return Ok(PutOutcome::Inserted);
+            }
+        }
         let mut select = conn.prepare_cached(select_sql)?;
         let old: Option<i64> = select.query_row([&key], |row| row.get(0)).map(Some).or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
         let outcome = match old {
@@ -185,6 +197,7 @@ impl SignalPuts {
             bind(&mut st, &key, &cells, hash)?;
             st.raw_execute()?;
         }
+        self.insert_first[kind.index()] = outcome == PutOutcome::Inserted;
         let c = &mut self.counts[kind.index()];
         match outcome {
             PutOutcome::Inserted => c.inserted += 1,
@@ -214,7 +227,7 @@ pub(crate) fn load_records(conn: &Connection) -> Result<Vec<SignalRecord>, Store
                         other => return Err(StoreError::Corrupt(format!("{kind}.{}: unexpected {:?}", cols[i], other.data_type()))),
                     });
                 }
-                out.push(SignalRecord::from_cells(kind, &cells).map_err(StoreError::Corrupt)?);
+                out.push(SignalRecord::from_cells(kind, &mut cells).map_err(StoreError::Corrupt)?);
             }
         }
         Ok(out)
@@ -247,7 +260,8 @@ pub(crate) fn fingerprint(conn: &Connection) -> Result<u64, StoreError> {
     })
 }
 
-/// Loads the stored signals into columns.
+/// Loads the stored signals into columns. Tables are read in [`SignalKind::ALL`] order and each in key order
+/// (SQLite's binary text order is Rust's string order), which is the order the columns need.
 pub(crate) fn load(conn: &Connection) -> Result<Signals, StoreError> {
-    Ok(Signals::from_records(load_records(conn)?))
+    Ok(Signals::from_sorted_records(load_records(conn)?))
 }
