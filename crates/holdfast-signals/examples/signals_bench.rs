@@ -13,6 +13,20 @@ use holdfast_signals::{compute, Billing, Ctx, Section, SignalSettings};
 use holdfast_store::{SqliteStore, Store};
 use std::time::Instant;
 
+/// Process CPU time (user + system) in seconds: on a shared machine wall time also measures the neighbours.
+fn cpu() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes into the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// `wall s (CPU s)` since `(t, c)`.
+fn took(t: Instant, c: f64) -> String {
+    format!("{:.2} s wall ({:.2} s CPU)", t.elapsed().as_secs_f64(), cpu() - c)
+}
+
 fn import(store: &mut SqliteStore, dir: &std::path::Path) -> u64 {
     let mut tx = store.begin_import().unwrap();
     let mut reader = SignalReader::new();
@@ -49,36 +63,36 @@ fn main() {
 
     let db = dir.join("signals.db");
     let mut store = SqliteStore::open(&db).unwrap();
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu());
     let rows = import(&mut store, &data);
     let s = t.elapsed().as_secs_f64();
-    println!("import (parse + upsert + commit, one transaction): {rows} rows in {s:.2} s = {:.0} rows/s", rows as f64 / s);
-    let t = Instant::now();
+    println!("import (parse + upsert + commit, one transaction): {rows} rows in {} = {:.0} rows/s wall, {:.0} rows/s CPU", took(t, c), rows as f64 / s, rows as f64 / (cpu() - c));
+    let (t, c) = (Instant::now(), cpu());
     let again = import(&mut store, &data);
     let s = t.elapsed().as_secs_f64();
-    println!("re-import (all unchanged): {again} rows in {s:.2} s = {:.0} rows/s", again as f64 / s);
-    let t = Instant::now();
+    println!("re-import (all unchanged): {again} rows in {} = {:.0} rows/s wall, {:.0} rows/s CPU", took(t, c), again as f64 / s, again as f64 / (cpu() - c));
+    let (t, c) = (Instant::now(), cpu());
     let sig = store.load_signals().unwrap();
-    println!("load signals into columns: {:.2} s {:?}", t.elapsed().as_secs_f64(), sig.counts().map(|(k, n)| format!("{k}={n}")));
+    println!("load signals into columns: {} {:?}", took(t, c), sig.counts().map(|(k, n)| format!("{k}={n}")));
 
     let snap = Snapshot::from_dataset(&ds).unwrap();
     drop(ds);
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu());
     let run = holdfast_engine::run(&snap, &Settings::default(), &RunSpec::default()).unwrap();
-    println!("engine run (ledger + revenue KPIs, for reference): {:.2} s, {} periods", t.elapsed().as_secs_f64(), run.periods.len());
-    let t = Instant::now();
+    println!("engine run (ledger + revenue KPIs, for reference): {}, {} periods", took(t, c), run.periods.len());
+    let (t, c) = (Instant::now(), cpu());
     let bill = Billing::from_run(&snap, &run, Currency::USD, 1.0, Some("country")).unwrap();
-    println!("billing facts from the run (segmented by country): {:.3} s", t.elapsed().as_secs_f64());
+    println!("billing facts from the run (segmented by country): {}", took(t, c));
     let cfg = SignalSettings::default();
     let ctx = Ctx::new(&sig, &bill, &cfg);
-    let total = Instant::now();
+    let (total, c0) = (Instant::now(), cpu());
     for sec in Section::ALL {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu());
         let n = compute(&ctx, sec).len();
-        println!("  {:<10} {n:>7} results in {:.3} s", sec.as_str(), t.elapsed().as_secs_f64());
+        println!("  {:<10} {n:>7} results in {}", sec.as_str(), took(t, c));
     }
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu());
     let th = holdfast_signals::themes::theme_stats(&ctx);
-    println!("  themes     {:>7} themes  in {:.3} s", th.len(), t.elapsed().as_secs_f64());
-    println!("all signal KPIs, every month, total + by country: {:.2} s", total.elapsed().as_secs_f64());
+    println!("  themes     {:>7} themes  in {}", th.len(), took(t, c));
+    println!("all signal KPIs, every month, total + by country: {}", took(total, c0));
 }
