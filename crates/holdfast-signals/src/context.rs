@@ -219,6 +219,8 @@ impl<'a> Ctx<'a> {
         (i > 0 && t < p[i - 1].end).then(|| i - 1)
     }
 
+    /// A result of period `p` and group `g` (one argument per field of [`KpiResult`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn result(&self, kpi: &'static str, p: usize, g: usize, value: Option<Value>, num: Option<Value>, den: Option<Value>, n: u64, flags: Vec<&'static str>) -> KpiResult {
         let per = &self.bill.periods[p];
         KpiResult { kpi, period: per.label.clone(), period_start: per.start, period_end: per.end, segment: self.bill.segment_label(g), value, numerator: num, denominator: den, n, flags }

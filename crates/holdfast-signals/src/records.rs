@@ -447,9 +447,8 @@ impl CellReader<'_> {
     }
     /// Moves the text out of the cell (each cell is read once).
     fn text(&self, i: usize) -> Result<String, String> {
-        match self.cells.borrow_mut().get_mut(i) {
-            Some(Cell::Text(s)) => return Ok(std::mem::take(s)),
-            _ => {}
+        if let Some(Cell::Text(s)) = self.cells.borrow_mut().get_mut(i) {
+            return Ok(std::mem::take(s));
         }
         Err(self.bad(i, "text"))
     }

@@ -12,6 +12,7 @@ pub fn t(s: &str) -> i64 {
 }
 
 /// Monthly invoices of one subscription from `start` for `months` periods, paid at issue.
+#[allow(clippy::too_many_arguments)]
 fn monthly(customer: &str, sub: &str, plan: &str, start: (i32, u32, u32), months: u32, amount: &str, inv: &mut String, lines: &mut String) {
     let (y, m, d) = start;
     for k in 0..months {
