@@ -36,6 +36,9 @@ pub struct ReportArgs {
     pub kpis: Vec<String>,
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     pub format: OutFormat,
+    /// revenue (default), support, voice, funnel, referrals or all.
+    #[arg(long)]
+    pub section: Option<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -144,6 +147,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Reconcile { source } => crate::reconcile::run(&cfg, source),
         Command::Cohorts(a) => crate::lifetime::cohorts(&cfg, a),
         Command::Ltv(a) => crate::lifetime::ltv(&cfg, a),
+        Command::Themes(a) => crate::signals::themes(&cfg, a),
     }
 }
 
@@ -207,7 +211,7 @@ fn period_range(cal: &Calendar, spec: &str) -> Result<(i64, i64), Failure> {
 }
 
 /// The labels of the run's periods selected by `--period`.
-fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
+pub(crate) fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
     let (from, to) = match period {
         Some(spec) => period_range(cal, spec)?,
         None => (i64::MIN, i64::MAX),
@@ -232,6 +236,16 @@ pub(crate) fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Gr
 }
 
 pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
+    match a.section.as_deref() {
+        None | Some("revenue") => {}
+        Some(other) => {
+            let sections = crate::signals::sections(other)?;
+            if other == "all" {
+                report(cfg, &ReportArgs { section: None, grain: a.grain.clone(), period: a.period.clone(), segment_by: a.segment_by.clone(), kpis: a.kpis.clone(), format: a.format, policy: a.policy.clone() })?;
+            }
+            return crate::signals::report(cfg, a, &sections);
+        }
+    }
     let s = settings_from(cfg, &a.policy)?;
     let grain = match &a.grain {
         Some(g) => g.parse().map_err(|e: String| Failure::new(2, format!("--grain: {e}")))?,
@@ -337,8 +351,9 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
     if !a.path.exists() {
         return Err(Failure::new(66, format!("{} does not exist", a.path.display())));
     }
-    let files = holdfast_ingest::discover(&a.path).map_err(Failure::data)?;
-    if files.is_empty() {
+    let signal_files = crate::signals::discover(&a.path)?;
+    let files = if crate::signals::is_signal_file(&a.path) { vec![] } else { holdfast_ingest::discover(&a.path).map_err(Failure::data)? };
+    if files.is_empty() && signal_files.is_empty() {
         return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, … or .jsonl)", a.path.display())));
     }
     let mut store = open_store(&cfg.db, false)?;
@@ -368,8 +383,9 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
         rows += n;
         tracing::info!(file = %f.path.display(), rows = n, "read");
     }
+    rows += crate::signals::import_files(&mut *tx, &signal_files)?;
     let summary = tx.commit().map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
-    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len() + signal_files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
     for ts in &summary.per_table {
         if ts.inserted + ts.updated + ts.unchanged > 0 {
             out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));
@@ -484,6 +500,7 @@ pub fn status(cfg: &Config) -> Result<(), Failure> {
         println!("  {t:<20} {n:>10}");
     }
     crate::sync::status_lines(&store)?.iter().for_each(|l| println!("{l}"));
+    print!("{}", crate::signals::status_lines(&store)?);
     Ok(())
 }
 
@@ -500,7 +517,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
     pb.set_style(ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut err = None;
     let mut n = 0u64;
-    holdfast_sim::generate(&cfg, &mut |r| {
+    crate::signals::generate(&cfg, &a.out, &mut |r| {
         if let holdfast_core::records::Record::Customer(c) = &r {
             if c.valid_from.is_none() {
                 n += 1;
@@ -514,7 +531,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
                 err = Some(e);
             }
         }
-    });
+    })?;
     pb.finish_and_clear();
     if let Some(e) = err {
         return Err(Failure::io(e));
@@ -554,6 +571,7 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
     std::fs::write(a.out.join("report.html"), render::html_report(&run, s.reporting_currency, &periods)).map_err(Failure::io)?;
     let rows: Vec<LedgerRow> = run.ledger.iter().map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) }).collect();
     std::fs::write(a.out.join("movements.csv"), render::ledger_csv(&rows, s.reporting_currency)).map_err(Failure::io)?;
+    crate::signals::demo(&c2, &a.policy, &periods, 3)?;
     if !fails.is_empty() {
         return Err(Failure::new(70, format!("MRR roll-forward does not hold:\n{}", fails.join("\n"))));
     }

@@ -19,11 +19,13 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// `[stripe] api_key` for `holdfast sync stripe` ($STRIPE_API_KEY wins). Its Debug is redacted.
     pub stripe_api_key: Option<holdfast_stripe::sync::ApiKey>,
+    /// `[signals]` and `[themes]`: settings of the customer-success signal KPIs.
+    pub signals: holdfast_signals::SignalSettings,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, stripe_api_key: None }
+        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, stripe_api_key: None, signals: Default::default() }
     }
 }
 
@@ -59,7 +61,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config> {
 pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
     let doc: toml::Table = text.parse().context("not valid TOML")?;
     for (section, v) in &doc {
-        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy] or [stripe])") };
+        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy], [stripe], [signals] or [themes])") };
         match section.as_str() {
             "store" => {
                 for (k, v) in table {
@@ -114,7 +116,8 @@ pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
                     }
                 }
             }
-            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [stripe])"),
+            "signals" | "themes" => crate::signals::apply_toml_section(&mut cfg.signals, section, table)?,
+            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [stripe], [signals], [themes])"),
         }
     }
     Ok(())

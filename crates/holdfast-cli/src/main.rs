@@ -10,6 +10,7 @@ mod reconcile;
 mod lifetime;
 mod render;
 mod sync;
+mod signals;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -63,6 +64,8 @@ pub enum Command {
     Cohorts(lifetime::CohortsArgs),
     /// Lifetime models per billing interval: Kaplan–Meier, sBG, DEL/DERL, CLV and customer equity.
     Ltv(lifetime::LtvArgs),
+    /// Feedback themes (configured rules and discovered phrases): share of comments, by NPS group, churn lift.
+    Themes(signals::ThemesArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

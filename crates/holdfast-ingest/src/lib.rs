@@ -157,12 +157,19 @@ fn known_names() -> String {
     SourceKind::ALL.iter().map(|k| k.file_stem()).collect::<Vec<_>>().join(", ")
 }
 
-/// The kind and format of a `.csv`/`.jsonl` path; `Ok(None)` for other extensions.
+/// Stems of files that other importers read from the same directory (customer-success signals,
+/// `holdfast-signals`): discovery leaves them alone instead of rejecting them as unknown kinds.
+pub const OTHER_SOURCE_STEMS: [&str; 7] = ["tickets", "survey_responses", "cancellations", "funnel", "visits", "spend", "referrals"];
+
+/// The kind and format of a `.csv`/`.jsonl` path; `Ok(None)` for other extensions and other importers' files.
 fn classify(path: &Path) -> Result<Option<(SourceKind, Format)>, ImportError> {
     let Some(format) = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension) else {
         return Ok(None);
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if OTHER_SOURCE_STEMS.iter().any(|o| o.eq_ignore_ascii_case(&stem)) {
+        return Ok(None);
+    }
     match SourceKind::from_stem(&stem) {
         Some(k) => Ok(Some((k, format))),
         None => Err(ImportError::new(

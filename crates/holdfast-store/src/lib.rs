@@ -79,6 +79,11 @@ pub trait Store: Send {
 pub trait ImportTx {
     /// Inserts or updates one record by its source key (see the crate docs for the outcome rules).
     fn put(&mut self, r: &Record) -> Result<PutOutcome, StoreError>;
+    /// Inserts or updates one customer-success signal record (ticket, survey response, …) by its source
+    /// key, in the same transaction and with the same outcome rules as [`ImportTx::put`].
+    fn put_signal(&mut self, r: &holdfast_signals::SignalRecord) -> Result<PutOutcome, StoreError> {
+        Err(StoreError::Unsupported(format!("this store cannot keep {} records", r.kind())))
+    }
     /// Makes every put of this import visible at once.
     fn commit(self: Box<Self>) -> Result<ImportSummary, StoreError>;
 
@@ -124,7 +129,8 @@ pub struct TableSummary {
 /// The result of a committed import.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
-    /// One entry per table, in [`TABLES`] order (tables the import did not touch have zero counts).
+    /// One entry per table, in [`TABLES`] order, then the signal tables (tables the import did not touch
+    /// have zero counts).
     pub per_table: Vec<TableSummary>,
     /// The first [`MAX_REPORTED_UPDATES`] updated source keys as `(table, key)`, in put order, for the
     /// import report. Composite keys read `id@valid_from` and `YYYY-MM-DD BASE/QUOTE`.

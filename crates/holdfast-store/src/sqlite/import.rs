@@ -113,6 +113,7 @@ pub(crate) struct SqliteImport<'c> {
     counts: [TableSummary; 9],
     updated_keys: Vec<(&'static str, String)>,
     scratch: Scratch,
+    signals: super::signals::SignalPuts,
     finished: bool,
 }
 
@@ -125,6 +126,7 @@ impl<'c> SqliteImport<'c> {
             counts: std::array::from_fn(|t| TableSummary { table: TABLES[t], ..Default::default() }),
             updated_keys: Vec::new(),
             scratch: Scratch::default(),
+            signals: super::signals::SignalPuts::new(),
             finished: false,
         })
     }
@@ -346,8 +348,17 @@ impl ImportTx for SqliteImport<'_> {
         Ok(outcome)
     }
 
+    fn put_signal(&mut self, r: &holdfast_signals::SignalRecord) -> Result<PutOutcome, StoreError> {
+        let outcome = self.signals.put(self.conn, r)?;
+        if outcome == PutOutcome::Updated && self.updated_keys.len() < MAX_REPORTED_UPDATES {
+            self.updated_keys.push((super::signals::SIGNAL_TABLES[r.kind().index()], r.display_key()));
+        }
+        Ok(outcome)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<ImportSummary, StoreError> {
-        let summary = ImportSummary { per_table: self.counts.to_vec(), updated_keys: std::mem::take(&mut self.updated_keys) };
+        let per_table = self.counts.iter().chain(self.signals.counts.iter()).cloned().collect();
+        let summary = ImportSummary { per_table, updated_keys: std::mem::take(&mut self.updated_keys) };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)

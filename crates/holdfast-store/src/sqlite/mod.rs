@@ -38,6 +38,7 @@ mod import;
 mod load;
 mod raw;
 mod sync;
+pub mod signals;
 
 use crate::{ImportTx, Store, StoreError, TABLES};
 use holdfast_core::records::Dataset;
@@ -209,6 +210,7 @@ CREATE TABLE sync_documents (
 ) STRICT;
 "#,
     },
+    Migration { description: "customer-success signal tables", sql: signals::MIGRATION_SQL },
 ];
 
 /// The schema version this build writes and reads.
@@ -391,6 +393,26 @@ impl SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Loads the customer-success signals (tickets, surveys, …) into columns, in source-key order.
+    pub fn load_signals(&self) -> Result<holdfast_signals::Signals, StoreError> {
+        signals::load(&self.conn)
+    }
+
+    /// Every stored signal record, each table in key order.
+    pub fn load_signal_records(&self) -> Result<Vec<holdfast_signals::SignalRecord>, StoreError> {
+        signals::load_records(&self.conn)
+    }
+
+    /// Row counts of the signal tables ([`signals::SIGNAL_TABLES`]).
+    pub fn signal_table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        signals::counts(&self.conn)
+    }
+
+    /// A fingerprint of the stored signals: equal iff their content is equal.
+    pub fn signals_fingerprint(&self) -> Result<u64, StoreError> {
+        signals::fingerprint(&self.conn)
     }
 
     /// The underlying connection, for diagnostics and tests. Writing through it bypasses the idempotency
