@@ -36,6 +36,9 @@ pub struct ReportArgs {
     pub kpis: Vec<String>,
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     pub format: OutFormat,
+    /// Which report: revenue, usage, support, voice, funnel, referrals or all.
+    #[arg(long, default_value = "revenue")]
+    pub section: String,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -228,6 +231,13 @@ fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: 
 }
 
 pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
+    let (revenue, usage) = match a.section.as_str() {
+        "revenue" => (true, false),
+        "usage" => (false, true),
+        "all" => (true, true),
+        "support" | "voice" | "funnel" | "referrals" => return Err(Failure::new(2, format!("--section {}: not available in this build yet", a.section))),
+        other => return Err(Failure::new(2, format!("--section {other:?}: expected revenue, usage, support, voice, funnel, referrals or all"))),
+    };
     let s = settings_from(cfg, &a.policy)?;
     let grain = match &a.grain {
         Some(g) => g.parse().map_err(|e: String| Failure::new(2, format!("--grain: {e}")))?,
@@ -236,15 +246,31 @@ pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
     let segs = if a.segment_by.is_empty() { cfg.segment_by.clone() } else { a.segment_by.clone() };
     let store = open_store(&cfg.db, true)?;
     let snap = load_snapshot(&store)?;
-    let run = run_engine(&snap, &s, grain, &segs, as_of(&a.policy)?, a.period.as_deref())?;
     let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
-    let periods = select_periods(&run, &cal, a.period.as_deref())?;
-    let text = match a.format {
-        OutFormat::Table => render::human_report(&run, s.reporting_currency, &periods),
-        OutFormat::Json => render::json_report(&run, &s, &periods, &a.kpis),
-        OutFormat::Csv => render::csv_report(&run, &periods, &a.kpis),
-    };
-    print!("{text}");
+    let mut parts: Vec<(&str, String)> = Vec::new();
+    if revenue {
+        let run = run_engine(&snap, &s, grain, &segs, as_of(&a.policy)?, a.period.as_deref())?;
+        let periods = select_periods(&run, &cal, a.period.as_deref())?;
+        parts.push((
+            "revenue",
+            match a.format {
+                OutFormat::Table => render::human_report(&run, s.reporting_currency, &periods),
+                OutFormat::Json => render::json_report(&run, &s, &periods, &a.kpis),
+                OutFormat::Csv => render::csv_report(&run, &periods, &a.kpis),
+            },
+        ));
+    }
+    if usage {
+        let range = a.period.as_deref().map(|p| period_range(&cal, p)).transpose()?;
+        parts.push(("usage", crate::usage::report(cfg, a, &store, &snap, &s, &cal, &segs, as_of(&a.policy)?, range)?));
+    }
+    if parts.len() > 1 && a.format == OutFormat::Json {
+        let doc: serde_json::Map<String, serde_json::Value> = parts.iter().map(|(k, v)| (k.to_string(), serde_json::from_str(v).unwrap_or(serde_json::Value::Null))).collect();
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let texts: Vec<&str> = parts.iter().map(|p| p.1.as_str()).collect();
+        print!("{}", texts.join("\n"));
+    }
     Ok(())
 }
 
@@ -312,7 +338,7 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn bar(len: u64, msg: String) -> ProgressBar {
+pub(crate) fn bar(len: u64, msg: String) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(ProgressStyle::with_template("{msg:24} [{bar:30}] {bytes}/{total_bytes} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
     pb.set_message(msg);
@@ -333,9 +359,10 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
     if !a.path.exists() {
         return Err(Failure::new(66, format!("{} does not exist", a.path.display())));
     }
-    let files = holdfast_ingest::discover(&a.path).map_err(Failure::data)?;
-    if files.is_empty() {
-        return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, … or .jsonl)", a.path.display())));
+    let files = if a.path.is_file() && !crate::usage::event_files(&a.path)?.is_empty() { vec![] } else { holdfast_ingest::discover(&a.path).map_err(Failure::data)? };
+    let event_files = crate::usage::event_files(&a.path)?;
+    if files.is_empty() && event_files.is_empty() {
+        return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, events.jsonl, … or .jsonl)", a.path.display())));
     }
     let mut store = open_store(&cfg.db, false)?;
     let t = Instant::now();
@@ -364,8 +391,10 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
         rows += n;
         tracing::info!(file = %f.path.display(), rows = n, "read");
     }
+    let usage_summary = crate::usage::import_events(&mut *tx, &event_files, &cfg.usage)?;
     let summary = tx.commit().map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
-    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len() + event_files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    out.push_str(&usage_summary);
     for ts in &summary.per_table {
         if ts.inserted + ts.updated + ts.unchanged > 0 {
             out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));
@@ -495,7 +524,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
     pb.set_style(ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut err = None;
     let mut n = 0u64;
-    holdfast_sim::generate(&cfg, &mut |r| {
+    let events = crate::usage::generate_with_events(&cfg, &a.out, &mut |r| {
         if let holdfast_core::records::Record::Customer(c) = &r {
             if c.valid_from.is_none() {
                 n += 1;
@@ -509,13 +538,13 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
                 err = Some(e);
             }
         }
-    });
+    })?;
     pb.finish_and_clear();
     if let Some(e) = err {
         return Err(Failure::io(e));
     }
     w.finish().map_err(Failure::io)?;
-    eprintln!("wrote {} customers × {} months to {}", a.sim.customers, a.sim.months, a.out.display());
+    eprintln!("wrote {} customers × {} months ({events} usage messages) to {}", a.sim.customers, a.sim.months, a.out.display());
     Ok(())
 }
 

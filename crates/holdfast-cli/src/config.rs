@@ -17,11 +17,13 @@ pub struct Config {
     pub merge_map_file: Option<PathBuf>,
     /// Where the config came from, for `--help`-style diagnostics.
     pub source: Option<PathBuf>,
+    /// `[usage]`: product usage settings (holdfast-usage).
+    pub usage: holdfast_usage::UsageSettings,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None }
+        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, usage: Default::default() }
     }
 }
 
@@ -100,7 +102,8 @@ pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
                     cfg.settings.set(k, &toml_value_to_string(v)).map_err(anyhow::Error::msg).with_context(|| "in [policy]")?;
                 }
             }
-            _ => bail!("unknown section [{section}] (known: [store], [report], [policy])"),
+            "usage" => cfg.usage = v.clone().try_into().context("in [usage]")?,
+            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [usage])"),
         }
     }
     Ok(())
@@ -115,6 +118,7 @@ mod tests {
         let mut c = Config::default();
         apply_toml(&mut c, include_str!("../../../holdfast.example.toml")).unwrap();
         assert_eq!(c.settings, Settings::default());
+        assert_eq!(c.usage, holdfast_usage::UsageSettings::default());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod bench;
 mod commands;
 mod config;
 mod render;
+mod usage;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

@@ -74,6 +74,7 @@ mod latent;
 mod observe;
 mod profile;
 mod rng;
+pub mod usage;
 
 pub use customer::PAYMENT_FAILED;
 pub use latent::{Latent, Shock};

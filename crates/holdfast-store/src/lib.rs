@@ -71,6 +71,14 @@ pub trait Store: Send {
     /// A fingerprint of the full content (a hash of all content hashes in key order): equal iff the
     /// stored data is equal.
     fn content_fingerprint(&self) -> Result<u64, StoreError>;
+    /// Every stored usage rollup, merged ([`holdfast_usage::Rollup`]).
+    fn load_usage(&self) -> Result<holdfast_usage::Rollup, StoreError> {
+        Err(StoreError::Unsupported("this store does not keep usage events".into()))
+    }
+    /// Row counts of the usage tables.
+    fn usage_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// One open import. Obtained from [`Store::begin_import`].
@@ -79,6 +87,14 @@ pub trait ImportTx {
     fn put(&mut self, r: &Record) -> Result<PutOutcome, StoreError>;
     /// Makes every put of this import visible at once.
     fn commit(self: Box<Self>) -> Result<ImportSummary, StoreError>;
+    /// Hashes of every usage message already stored: an import's dedupe set starts from them.
+    fn usage_message_ids(&mut self) -> Result<Vec<u64>, StoreError> {
+        Err(StoreError::Unsupported("this store does not keep usage events".into()))
+    }
+    /// Merges one import's usage rollup, built with `settings`, into the stored rollups.
+    fn put_usage(&mut self, _rollup: &holdfast_usage::Rollup, _settings: &holdfast_usage::IngestSettings) -> Result<sqlite::usage::UsageStored, StoreError> {
+        Err(StoreError::Unsupported("this store does not keep usage events".into()))
+    }
 }
 
 /// What one [`ImportTx::put`] did.

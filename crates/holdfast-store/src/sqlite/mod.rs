@@ -30,6 +30,7 @@
 mod import;
 mod load;
 mod raw;
+pub mod usage;
 
 use crate::{ImportTx, Store, StoreError, TABLES};
 use holdfast_core::records::Dataset;
@@ -170,6 +171,7 @@ CREATE TABLE imports (
 ) STRICT;
 "#,
     },
+    Migration { description: "usage rollups (holdfast-usage)", sql: usage::MIGRATION_SQL },
 ];
 
 /// The schema version this build writes and reads.
@@ -385,6 +387,14 @@ impl Store for SqliteStore {
             write_snapshot_cache(&cache, &snap, stamp);
         }
         Ok(snap)
+    }
+
+    fn load_usage(&self) -> Result<holdfast_usage::Rollup, StoreError> {
+        load::in_read_tx(&self.conn, || usage::load_usage(&self.conn))
+    }
+
+    fn usage_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        load::in_read_tx(&self.conn, || usage::usage_counts(&self.conn))
     }
 
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
