@@ -503,7 +503,8 @@ pub fn customers(cfg: &Config, a: &CustomersArgs) -> Result<(), Failure> {
 
 pub fn status(cfg: &Config) -> Result<(), Failure> {
     let store = open_store(&cfg.db, true)?;
-    let counts = store.table_counts().map_err(|e| Failure::io(e.to_string()))?;
+    let mut counts = store.table_counts().map_err(|e| Failure::io(e.to_string()))?;
+    counts.extend(store.usage_counts().map_err(|e| Failure::io(e.to_string()))?);
     println!("store {}", cfg.db.display());
     for (t, n) in counts {
         println!("  {t:<20} {n:>10}");
