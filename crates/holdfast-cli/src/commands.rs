@@ -143,6 +143,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Generate(a) => generate(a),
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
+        Command::BenchUsage(a) => crate::usage_bench::bench_usage(a),
     }
 }
 
@@ -579,10 +580,11 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
     std::fs::write(a.out.join("report.html"), render::html_report(&run, s.reporting_currency, &periods)).map_err(Failure::io)?;
     let rows: Vec<LedgerRow> = run.ledger.iter().map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) }).collect();
     std::fs::write(a.out.join("movements.csv"), render::ledger_csv(&rows, s.reporting_currency)).map_err(Failure::io)?;
+    print!("\n{}", crate::usage::demo_section(cfg, &store, &snap, &s, &a.segment_by, as_of(&a.policy)?, &a.out)?);
     if !fails.is_empty() {
         return Err(Failure::new(70, format!("MRR roll-forward does not hold:\n{}", fails.join("\n"))));
     }
     println!("\nMRR and customer roll-forward hold in all {} months.", periods.len());
-    println!("Wrote {0}/report.html, report.txt, report.json, report.csv, movements.csv and the store {0}/holdfast.db", a.out.display());
+    println!("Wrote {0}/report.html, report.txt, report.json, report.csv, movements.csv, usage.json, usage.csv and the store {0}/holdfast.db", a.out.display());
     Ok(())
 }

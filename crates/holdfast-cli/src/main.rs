@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod render;
 mod usage;
+mod usage_bench;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ pub enum Command {
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
     Bench(bench::BenchArgs),
+    /// Measure usage ingest (JSONL → rollups → SQLite) and usage KPI speed on simulated events.
+    BenchUsage(usage_bench::UsageBenchArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

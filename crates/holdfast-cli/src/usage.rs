@@ -261,3 +261,13 @@ pub fn report(cfg: &Config, a: &ReportArgs, store: &dyn Store, snap: &Snapshot, 
         OutFormat::Csv => csv(&run, &periods, &a.kpis),
     })
 }
+
+/// The usage part of `holdfast demo`: the table text, and `usage.json` / `usage.csv` written to `out`.
+pub fn demo_section(cfg: &Config, store: &dyn Store, snap: &Snapshot, s: &Settings, segs: &[String], as_of: Option<i64>, out: &Path) -> Result<String, Failure> {
+    let cal = Calendar::new(holdfast_core::Grain::Month, &s.timezone).map_err(Failure::config)?;
+    let run = run(store, snap, s, &cfg.usage, &cal, segs, as_of, None)?;
+    let periods = run.periods.clone();
+    std::fs::write(out.join("usage.json"), json(&run, &cfg.usage, &periods, &[])).map_err(Failure::io)?;
+    std::fs::write(out.join("usage.csv"), csv(&run, &periods, &[])).map_err(Failure::io)?;
+    Ok(human(&run, &periods))
+}
