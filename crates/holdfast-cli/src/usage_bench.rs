@@ -175,6 +175,7 @@ pub fn bench_usage(a: &UsageBenchArgs) -> Result<(), Failure> {
         println!("  activity core: {:.3} s wall, {:.2} CPU s", t.elapsed().as_secs_f64(), cpu_secs() - cpu);
         checksum = checksum.wrapping_add(daily.len() as u64 + trailing + stick as u64);
         let t = Instant::now();
+        let cpu = cpu_secs();
         let input = UsageInput { rollup: &rollup, model: &model, billing: &billing, links: &links, settings: &us, calendar: &cal, from, to: as_of, as_of };
         let total = holdfast_usage::compute(&input, None);
         best[1] = best[1].min(t.elapsed().as_secs_f64());
@@ -182,6 +183,7 @@ pub fn bench_usage(a: &UsageBenchArgs) -> Result<(), Failure> {
         let seg = billing.segmenter(&SegmentBy::Plan, &s, from, as_of).map_err(Failure::config)?;
         let by_plan = holdfast_usage::compute(&input, Some(&seg));
         best[2] = best[2].min(t.elapsed().as_secs_f64());
+        println!("  every usage KPI, total and by plan: {:.2} CPU s", cpu_secs() - cpu);
         checksum = checksum.wrapping_add((total.results.len() + by_plan.results.len()) as u64);
     }
     println!("DAU/WAU/MAU + stickiness of all {} days + per-account trailing-30-day counts at {} month ends: {:.3} s (best of {})", last - first + 1, a.months, best[0], a.runs.max(1));

@@ -250,6 +250,10 @@ pub fn compute(inp: &UsageInput<'_>, seg: Option<&Segmenter>) -> UsageTable {
     let mut mau_by_cust = vec![0u64; billing.len()];
     let mut stamp = vec![u32::MAX; n_features];
     let mut per_user_secs = vec![0i64; m.n_users];
+    // sessions by start, so each period visits only the sessions that can overlap it
+    let mut by_start: Vec<u32> = (0..m.sessions.len() as u32).collect();
+    by_start.sort_unstable_by_key(|&i| m.sessions[i as usize].start);
+    let longest = m.sessions.iter().map(|x| x.end - x.start).max().unwrap_or(0);
     for pd in &pds {
         if !pd.reported || pd.n() <= 0 {
             continue;
@@ -301,7 +305,9 @@ pub fn compute(inp: &UsageInput<'_>, seg: Option<&Segmenter>) -> UsageTable {
         let (lo_t, hi_t) = (pd.first as Ts * SECS_PER_DAY, (pd.last as Ts + 1) * SECS_PER_DAY);
         let mut durations: Vec<Vec<f64>> = vec![Vec::new(); groups];
         let mut sess_starts = vec![0i64; m.n_users];
-        for x in &m.sessions {
+        let first_i = by_start.partition_point(|&i| m.sessions[i as usize].start < lo_t - longest);
+        let last_i = by_start.partition_point(|&i| m.sessions[i as usize].start < hi_t);
+        for x in by_start[first_i..last_i].iter().map(|&i| &m.sessions[i as usize]) {
             let overlap = x.end.min(hi_t) - x.start.max(lo_t);
             if overlap > 0 {
                 per_user_secs[x.user as usize] += overlap;
