@@ -109,3 +109,18 @@ fn out_of_order_events_merge_sessions() {
     assert_eq!(s.len(), 2);
     assert_eq!((s[1].start, s[1].end), (10_000, 13_000));
 }
+
+#[test]
+fn raw_events_are_kept_only_when_asked_and_take_32_bytes() {
+    assert_eq!(std::mem::size_of::<holdfast_usage::rollup::RawEvent>(), 32);
+    let lines = fixture_messages();
+    assert!(ingest(&lines).raw.is_empty());
+    let mut ing = Ingest::new(IngestSettings { keep_raw_events: true, ..IngestSettings::default() }, []);
+    for l in &lines {
+        ing.line(l.as_bytes()).unwrap();
+    }
+    let r = ing.finish();
+    // every track except the passive email
+    assert_eq!(r.raw.len(), 12);
+    assert!(r.raw.windows(2).all(|w| w[0].t <= w[1].t));
+}
