@@ -252,6 +252,7 @@ fn csv(run: &UsageRun, periods: &[String], kpis: &[String]) -> String {
 }
 
 /// `holdfast report --section usage`.
+#[allow(clippy::too_many_arguments)]
 pub fn report(cfg: &Config, a: &ReportArgs, store: &dyn Store, snap: &Snapshot, s: &Settings, cal: &Calendar, segs: &[String], as_of: Option<i64>, range: Option<(i64, i64)>) -> Result<String, Failure> {
     let run = run(store, snap, s, &cfg.usage, cal, segs, as_of, range)?;
     let periods = run.periods.clone();

@@ -180,6 +180,8 @@ impl Out<'_> {
 
 /// Computes every usage KPI for the periods of `inp.calendar` in `[from, to]`, in total (`seg = None`) or
 /// per segment.
+// Users, accounts and events are dense ids indexing several parallel columns at once: index loops are clearer.
+#[allow(clippy::needless_range_loop)]
 pub fn compute(inp: &UsageInput<'_>, seg: Option<&Segmenter>) -> UsageTable {
     let m = inp.model;
     let s = inp.settings;
