@@ -36,9 +36,9 @@ pub struct ReportArgs {
     pub kpis: Vec<String>,
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     pub format: OutFormat,
-    /// revenue (default), support, voice, funnel, referrals or all.
-    #[arg(long)]
-    pub section: Option<String>,
+    /// Which report: revenue, usage, support, voice, funnel, referrals or all.
+    #[arg(long, default_value = "revenue")]
+    pub section: String,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -148,6 +148,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Cohorts(a) => crate::lifetime::cohorts(&cfg, a),
         Command::Ltv(a) => crate::lifetime::ltv(&cfg, a),
         Command::Themes(a) => crate::signals::themes(&cfg, a),
+        Command::BenchUsage(a) => crate::usage_bench::bench_usage(a),
     }
 }
 
@@ -236,15 +237,19 @@ pub(crate) fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Gr
 }
 
 pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
-    match a.section.as_deref() {
-        None | Some("revenue") => {}
-        Some(other) => {
-            let sections = crate::signals::sections(other)?;
-            if other == "all" {
-                report(cfg, &ReportArgs { section: None, grain: a.grain.clone(), period: a.period.clone(), segment_by: a.segment_by.clone(), kpis: a.kpis.clone(), format: a.format, policy: a.policy.clone() })?;
-            }
-            return crate::signals::report(cfg, a, &sections);
-        }
+    // revenue and usage render here; the signal sections (support, voice, funnel, referrals) in `signals`.
+    let (revenue, usage, signal_sections) = match a.section.as_str() {
+        "revenue" => (true, false, vec![]),
+        "usage" => (false, true, vec![]),
+        "all" => (true, true, holdfast_signals::Section::ALL.to_vec()),
+        other => match holdfast_signals::Section::parse(other) {
+            Some(sec) => (false, false, vec![sec]),
+            None => return Err(Failure::new(2, format!("--section {other:?}: expected revenue, usage, support, voice, funnel, referrals or all"))),
+        },
+    };
+    if !revenue && !usage {
+        print!("{}", crate::signals::report(cfg, a, &signal_sections)?);
+        return Ok(());
     }
     let s = settings_from(cfg, &a.policy)?;
     let grain = match &a.grain {
@@ -254,15 +259,31 @@ pub fn report(cfg: &Config, a: &ReportArgs) -> Result<(), Failure> {
     let segs = if a.segment_by.is_empty() { cfg.segment_by.clone() } else { a.segment_by.clone() };
     let store = open_store(&cfg.db, true)?;
     let snap = load_snapshot(&store)?;
-    let run = run_engine(&snap, &s, grain, &segs, as_of(&a.policy)?, a.period.as_deref())?;
     let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
-    let periods = select_periods(&run, &cal, a.period.as_deref())?;
-    let text = match a.format {
-        OutFormat::Table => render::human_report(&run, s.reporting_currency, &periods),
-        OutFormat::Json => render::json_report(&run, &s, &periods, &a.kpis),
-        OutFormat::Csv => render::csv_report(&run, &periods, &a.kpis),
-    };
-    print!("{text}");
+    let mut parts: Vec<(&str, String)> = Vec::new();
+    if revenue {
+        let run = run_engine(&snap, &s, grain, &segs, as_of(&a.policy)?, a.period.as_deref())?;
+        let periods = select_periods(&run, &cal, a.period.as_deref())?;
+        parts.push((
+            "revenue",
+            match a.format {
+                OutFormat::Table => render::human_report(&run, s.reporting_currency, &periods),
+                OutFormat::Json => render::json_report(&run, &s, &periods, &a.kpis),
+                OutFormat::Csv => render::csv_report(&run, &periods, &a.kpis),
+            },
+        ));
+    }
+    if usage {
+        let range = a.period.as_deref().map(|p| period_range(&cal, p)).transpose()?;
+        parts.push(("usage", crate::usage::report(cfg, a, &store, &snap, &s, &cal, &segs, as_of(&a.policy)?, range)?));
+    }
+    if parts.len() > 1 && a.format == OutFormat::Json {
+        let doc: serde_json::Map<String, serde_json::Value> = parts.iter().map(|(k, v)| (k.to_string(), serde_json::from_str(v).unwrap_or(serde_json::Value::Null))).collect();
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let texts: Vec<&str> = parts.iter().map(|p| p.1.as_str()).collect();
+        print!("{}", texts.join("\n"));
+    }
     Ok(())
 }
 
@@ -330,7 +351,7 @@ pub fn movements(cfg: &Config, a: &MovementsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn bar(len: u64, msg: String) -> ProgressBar {
+pub(crate) fn bar(len: u64, msg: String) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(ProgressStyle::with_template("{msg:24} [{bar:30}] {bytes}/{total_bytes} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
     pb.set_message(msg);
@@ -352,9 +373,10 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
         return Err(Failure::new(66, format!("{} does not exist", a.path.display())));
     }
     let signal_files = crate::signals::discover(&a.path)?;
-    let files = if crate::signals::is_signal_file(&a.path) { vec![] } else { holdfast_ingest::discover(&a.path).map_err(Failure::data)? };
-    if files.is_empty() && signal_files.is_empty() {
-        return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, … or .jsonl)", a.path.display())));
+    let event_files = crate::usage::event_files(&a.path)?;
+    let files = if crate::signals::is_signal_file(&a.path) || (a.path.is_file() && !event_files.is_empty()) { vec![] } else { holdfast_ingest::discover(&a.path).map_err(Failure::data)? };
+    if files.is_empty() && signal_files.is_empty() && event_files.is_empty() {
+        return Err(Failure::new(66, format!("no importable files in {} (expected customers.csv, plans.csv, subscriptions.csv, invoices.csv, invoice_lines.csv, events.jsonl, tickets.csv, … or .jsonl)", a.path.display())));
     }
     let mut store = open_store(&cfg.db, false)?;
     let t = Instant::now();
@@ -384,8 +406,10 @@ pub fn import(cfg: &Config, a: &ImportArgs) -> Result<String, Failure> {
         tracing::info!(file = %f.path.display(), rows = n, "read");
     }
     rows += crate::signals::import_files(&mut *tx, &signal_files)?;
+    let usage_summary = crate::usage::import_events(&mut *tx, &event_files, &cfg.usage)?;
     let summary = tx.commit().map_err(|e| Failure::io(format!("import failed, nothing was written: {e}")))?;
-    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len() + signal_files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    let mut out = format!("imported {rows} rows from {} file(s) into {} in {:.1}s\n", files.len() + signal_files.len() + event_files.len(), cfg.db.display(), t.elapsed().as_secs_f64());
+    out.push_str(&usage_summary);
     for ts in &summary.per_table {
         if ts.inserted + ts.updated + ts.unchanged > 0 {
             out.push_str(&format!("  {:<20} {:>9} new {:>9} updated {:>9} unchanged\n", ts.table, ts.inserted, ts.updated, ts.unchanged));
@@ -494,7 +518,8 @@ pub fn customers(cfg: &Config, a: &CustomersArgs) -> Result<(), Failure> {
 
 pub fn status(cfg: &Config) -> Result<(), Failure> {
     let store = open_store(&cfg.db, true)?;
-    let counts = store.table_counts().map_err(|e| Failure::io(e.to_string()))?;
+    let mut counts = store.table_counts().map_err(|e| Failure::io(e.to_string()))?;
+    counts.extend(store.usage_counts().map_err(|e| Failure::io(e.to_string()))?);
     println!("store {}", cfg.db.display());
     for (t, n) in counts {
         println!("  {t:<20} {n:>10}");
@@ -517,7 +542,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
     pb.set_style(ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} customers ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let mut err = None;
     let mut n = 0u64;
-    crate::signals::generate(&cfg, &a.out, &mut |r| {
+    let events = crate::signals::generate(&cfg, &a.out, &mut |r| {
         if let holdfast_core::records::Record::Customer(c) = &r {
             if c.valid_from.is_none() {
                 n += 1;
@@ -537,7 +562,7 @@ pub fn generate(a: &GenerateArgs) -> Result<(), Failure> {
         return Err(Failure::io(e));
     }
     w.finish().map_err(Failure::io)?;
-    eprintln!("wrote {} customers × {} months to {}", a.sim.customers, a.sim.months, a.out.display());
+    eprintln!("wrote {} customers × {} months ({events} usage messages) to {}", a.sim.customers, a.sim.months, a.out.display());
     Ok(())
 }
 
@@ -571,11 +596,12 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
     std::fs::write(a.out.join("report.html"), render::html_report(&run, s.reporting_currency, &periods)).map_err(Failure::io)?;
     let rows: Vec<LedgerRow> = run.ledger.iter().map(|x| LedgerRow { change: x, customer: snap.customers.ids.name(x.customer) }).collect();
     std::fs::write(a.out.join("movements.csv"), render::ledger_csv(&rows, s.reporting_currency)).map_err(Failure::io)?;
+    print!("\n{}", crate::usage::demo_section(cfg, &store, &snap, &s, &a.segment_by, as_of(&a.policy)?, &a.out)?);
     crate::signals::demo(&c2, &a.policy, &periods, 3)?;
     if !fails.is_empty() {
         return Err(Failure::new(70, format!("MRR roll-forward does not hold:\n{}", fails.join("\n"))));
     }
     println!("\nMRR and customer roll-forward hold in all {} months.", periods.len());
-    println!("Wrote {0}/report.html, report.txt, report.json, report.csv, movements.csv and the store {0}/holdfast.db", a.out.display());
+    println!("Wrote {0}/report.html, report.txt, report.json, report.csv, movements.csv, usage.json, usage.csv and the store {0}/holdfast.db", a.out.display());
     Ok(())
 }

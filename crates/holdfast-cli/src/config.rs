@@ -21,11 +21,13 @@ pub struct Config {
     pub stripe_api_key: Option<holdfast_stripe::sync::ApiKey>,
     /// `[signals]` and `[themes]`: settings of the customer-success signal KPIs.
     pub signals: holdfast_signals::SignalSettings,
+    /// `[usage]`: product usage settings (holdfast-usage).
+    pub usage: holdfast_usage::UsageSettings,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, stripe_api_key: None, signals: Default::default() }
+        Config { db: DEFAULT_DB.into(), settings: Settings::default(), grain: holdfast_core::Grain::Month, segment_by: vec![], merge_map_file: None, source: None, stripe_api_key: None, signals: Default::default(), usage: Default::default() }
     }
 }
 
@@ -61,7 +63,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config> {
 pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
     let doc: toml::Table = text.parse().context("not valid TOML")?;
     for (section, v) in &doc {
-        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy], [stripe], [signals] or [themes])") };
+        let Some(table) = v.as_table() else { bail!("top-level key `{section}` must be a section ([store], [report], [policy], [stripe], [signals], [themes] or [usage])") };
         match section.as_str() {
             "store" => {
                 for (k, v) in table {
@@ -117,7 +119,8 @@ pub fn apply_toml(cfg: &mut Config, text: &str) -> Result<()> {
                 }
             }
             "signals" | "themes" => crate::signals::apply_toml_section(&mut cfg.signals, section, table)?,
-            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [stripe], [signals], [themes])"),
+            "usage" => cfg.usage = v.clone().try_into().context("in [usage]")?,
+            _ => bail!("unknown section [{section}] (known: [store], [report], [policy], [stripe], [signals], [themes], [usage])"),
         }
     }
     Ok(())
@@ -132,6 +135,7 @@ mod tests {
         let mut c = Config::default();
         apply_toml(&mut c, include_str!("../../../holdfast.example.toml")).unwrap();
         assert_eq!(c.settings, Settings::default());
+        assert_eq!(c.usage, holdfast_usage::UsageSettings::default());
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod lifetime;
 mod render;
 mod sync;
 mod signals;
+mod usage;
+mod usage_bench;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -66,6 +68,8 @@ pub enum Command {
     Ltv(lifetime::LtvArgs),
     /// Feedback themes (configured rules and discovered phrases): share of comments, by NPS group, churn lift.
     Themes(signals::ThemesArgs),
+    /// Measure usage ingest (JSONL → rollups → SQLite) and usage KPI speed on simulated events.
+    BenchUsage(usage_bench::UsageBenchArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

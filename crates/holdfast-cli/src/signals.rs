@@ -85,13 +85,6 @@ pub fn import_files(tx: &mut dyn ImportTx, files: &[SignalFile]) -> Result<u64, 
 }
 
 /// `--section` values this module answers.
-pub fn sections(name: &str) -> Result<Vec<Section>, Failure> {
-    match name {
-        "all" => Ok(Section::ALL.to_vec()),
-        other => Section::parse(other).map(|s| vec![s]).ok_or_else(|| Failure::new(2, format!("--section {other:?}: expected revenue, support, voice, funnel, referrals or all"))),
-    }
-}
-
 struct Loaded {
     store: SqliteStore,
     run: holdfast_engine::Run,
@@ -116,7 +109,8 @@ fn load(cfg: &Config, policy: &PolicyArgs, grain: Option<&str>, period: Option<&
 }
 
 /// `holdfast report --section support|voice|funnel|referrals|all` (the signal sections).
-pub fn report(cfg: &Config, a: &ReportArgs, sections: &[Section]) -> Result<(), Failure> {
+/// The signal sections' report, rendered in `a.format`.
+pub fn report(cfg: &Config, a: &ReportArgs, sections: &[Section]) -> Result<String, Failure> {
     let segs = if a.segment_by.is_empty() { cfg.segment_by.clone() } else { a.segment_by.clone() };
     if segs.len() > 1 {
         return Err(Failure::new(2, "signal sections take at most one --segment-by"));
@@ -150,8 +144,7 @@ pub fn report(cfg: &Config, a: &ReportArgs, sections: &[Section]) -> Result<(), 
         }
         OutFormat::Table => human(&results, &l.periods, cur),
     };
-    print!("{text}");
-    Ok(())
+    Ok(text)
 }
 
 /// KPI (and segment) rows × period columns.
@@ -251,9 +244,10 @@ pub fn themes(cfg: &Config, a: &ThemesArgs) -> Result<(), Failure> {
 pub fn demo(cfg: &Config, policy: &PolicyArgs, periods: &[String], months: usize) -> Result<(), Failure> {
     let Some(last) = periods.last() else { return Ok(()) };
     let first = &periods[periods.len().saturating_sub(months)];
-    let args = ReportArgs { grain: None, period: Some(format!("{first}..{last}")), segment_by: vec![], kpis: vec![], format: OutFormat::Table, section: Some("all".into()), policy: policy.clone() };
+    let args = ReportArgs { grain: None, period: Some(format!("{first}..{last}")), segment_by: vec![], kpis: vec![], format: OutFormat::Table, section: "all".into(), policy: policy.clone() };
     println!("\nCustomer-success signals, last {months} months (holdfast report --section support|voice|funnel|referrals):");
-    report(cfg, &args, &Section::ALL)
+    print!("{}", report(cfg, &args, &Section::ALL)?);
+    Ok(())
 }
 
 /// Signal table row counts for `holdfast status`.
@@ -266,18 +260,22 @@ pub fn status_lines(store: &SqliteStore) -> Result<String, Failure> {
 }
 
 /// `holdfast generate`: billing records into `billing`, signal records as CSV files in `dir`.
-pub fn generate(cfg: &holdfast_sim::SimConfig, dir: &Path, billing: &mut dyn FnMut(holdfast_core::records::Record)) -> Result<(), Failure> {
+pub fn generate(cfg: &holdfast_sim::SimConfig, dir: &Path, billing: &mut dyn FnMut(holdfast_core::records::Record)) -> Result<u64, Failure> {
     let mut w = holdfast_signals::write::SignalWriter::create(dir).map_err(Failure::io)?;
     let mut err = None;
-    holdfast_sim::signals::generate_with_signals(cfg, billing, &mut |r| {
+    let mut sink = |r: holdfast_signals::SignalRecord| {
         if err.is_none() {
             if let Err(e) = w.write(&r) {
                 err = Some(e);
             }
         }
-    });
+    };
+    let mut em = holdfast_sim::signals::SignalEmitter::new(cfg, &mut sink);
+    let events = crate::usage::generate_with_events(cfg, dir, billing, &mut em)?;
+    em.finish();
     if let Some(e) = err {
         return Err(Failure::io(e));
     }
-    w.finish().map_err(Failure::io)
+    w.finish().map_err(Failure::io)?;
+    Ok(events)
 }

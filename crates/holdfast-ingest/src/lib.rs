@@ -162,12 +162,21 @@ fn known_names() -> String {
 pub const OTHER_SOURCE_STEMS: [&str; 7] = ["tickets", "survey_responses", "cancellations", "funnel", "visits", "spend", "referrals"];
 
 /// The kind and format of a `.csv`/`.jsonl` path; `Ok(None)` for other extensions and other importers' files.
+
+/// Whether a file stem names product usage events (`events`, `events_2025-01`, `events-part1`): Segment
+/// messages, read by `holdfast-usage`, not by this crate.
+pub fn is_usage_events_stem(stem: &str) -> bool {
+    let s = stem.to_ascii_lowercase();
+    s == "events" || s.starts_with("events_") || s.starts_with("events-")
+}
+
+/// The kind and format of a `.csv`/`.jsonl` path; `Ok(None)` for other extensions and usage event files.
 fn classify(path: &Path) -> Result<Option<(SourceKind, Format)>, ImportError> {
     let Some(format) = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension) else {
         return Ok(None);
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    if OTHER_SOURCE_STEMS.iter().any(|o| o.eq_ignore_ascii_case(&stem)) {
+    if OTHER_SOURCE_STEMS.iter().any(|o| o.eq_ignore_ascii_case(&stem)) || is_usage_events_stem(&stem) {
         return Ok(None);
     }
     match SourceKind::from_stem(&stem) {

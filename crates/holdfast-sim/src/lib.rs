@@ -75,6 +75,7 @@ mod observe;
 mod profile;
 mod rng;
 pub mod signals;
+pub mod usage;
 
 pub use customer::PAYMENT_FAILED;
 pub use latent::{Latent, Shock};

@@ -117,6 +117,37 @@ pub trait Observer {
     fn on_customer_end(&mut self, _customer: &CustomerProfile, _latent: &Latent, _events: &[LifecycleEvent]) {}
 }
 
+/// Two observers watching the same run (e.g. the usage and the signal emitters), each told everything.
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn wants_months(&self) -> bool {
+        self.0.wants_months() || self.1.wants_months()
+    }
+    fn on_month(&mut self, view: &MonthView<'_>) {
+        if self.0.wants_months() {
+            self.0.on_month(view);
+        }
+        if self.1.wants_months() {
+            self.1.on_month(view);
+        }
+    }
+    fn on_customer_end(&mut self, customer: &CustomerProfile, latent: &Latent, events: &[LifecycleEvent]) {
+        self.0.on_customer_end(customer, latent, events);
+        self.1.on_customer_end(customer, latent, events);
+    }
+}
+
+impl<T: Observer + ?Sized> Observer for &mut T {
+    fn wants_months(&self) -> bool {
+        (**self).wants_months()
+    }
+    fn on_month(&mut self, view: &MonthView<'_>) {
+        (**self).on_month(view)
+    }
+    fn on_customer_end(&mut self, customer: &CustomerProfile, latent: &Latent, events: &[LifecycleEvent]) {
+        (**self).on_customer_end(customer, latent, events)
+    }
+}
+
 /// The observer that does nothing (plain billing generation).
 pub struct NoObserver;
 impl Observer for NoObserver {

@@ -73,6 +73,14 @@ pub trait Store: Send {
     fn content_fingerprint(&self) -> Result<u64, StoreError>;
     /// The committed resume state of the live sync named `source` (e.g. `stripe`), if it ever committed.
     fn sync_state(&self, source: &str) -> Result<Option<String>, StoreError>;
+    /// Every stored usage rollup, merged ([`holdfast_usage::Rollup`]).
+    fn load_usage(&self) -> Result<holdfast_usage::Rollup, StoreError> {
+        Err(StoreError::Unsupported("this store does not keep usage events".into()))
+    }
+    /// Row counts of the usage tables.
+    fn usage_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// One open import. Obtained from [`Store::begin_import`].
@@ -100,6 +108,14 @@ pub trait ImportTx {
     fn delete_sync_documents(&mut self, source: &str, key_prefix: &str) -> Result<u64, StoreError>;
     /// Calls `visit(key, body)` for every document of `source`, in key order, as this transaction sees them.
     fn for_each_sync_document(&mut self, source: &str, visit: &mut dyn FnMut(&str, &str)) -> Result<(), StoreError>;
+    /// Hashes of every usage message already stored: an import's dedupe set starts from them.
+    fn usage_message_ids(&mut self) -> Result<Vec<u64>, StoreError> {
+        Err(StoreError::Unsupported("this store does not keep usage events".into()))
+    }
+    /// Merges one import's usage rollup, built with `settings`, into the stored rollups.
+    fn put_usage(&mut self, _rollup: &holdfast_usage::Rollup, _settings: &holdfast_usage::IngestSettings) -> Result<sqlite::usage::UsageStored, StoreError> {
+        Err(StoreError::Unsupported("this store does not keep usage events".into()))
+    }
 }
 
 /// What one [`ImportTx::put`] did.

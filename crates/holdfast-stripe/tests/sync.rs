@@ -53,8 +53,9 @@ fn dump(store: &SqliteStore) -> Vec<(String, Vec<String>)> {
     tables
         .into_iter()
         .map(|t| {
-            let mut st = c.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2")).unwrap();
-            let n = st.column_count();
+            let n = c.prepare(&format!("SELECT * FROM {t}")).unwrap().column_count();
+            let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+            let mut st = c.prepare(&format!("SELECT * FROM {t} ORDER BY {}", order.join(", "))).unwrap();
             let rows = st
                 .query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
                 .unwrap()

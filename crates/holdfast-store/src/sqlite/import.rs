@@ -356,6 +356,14 @@ impl ImportTx for SqliteImport<'_> {
         Ok(outcome)
     }
 
+    fn usage_message_ids(&mut self) -> Result<Vec<u64>, StoreError> {
+        super::usage::message_ids(self.conn)
+    }
+
+    fn put_usage(&mut self, rollup: &holdfast_usage::Rollup, settings: &holdfast_usage::IngestSettings) -> Result<super::usage::UsageStored, StoreError> {
+        super::usage::put_usage(self.conn, rollup, &settings.fingerprint(), settings.session_gap_secs)
+    }
+
     fn commit(mut self: Box<Self>) -> Result<ImportSummary, StoreError> {
         let per_table = self.counts.iter().chain(self.signals.counts.iter()).cloned().collect();
         let summary = ImportSummary { per_table, updated_keys: std::mem::take(&mut self.updated_keys) };

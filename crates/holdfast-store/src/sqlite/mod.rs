@@ -39,6 +39,7 @@ mod load;
 mod raw;
 mod sync;
 pub mod signals;
+pub mod usage;
 
 use crate::{ImportTx, Store, StoreError, TABLES};
 use holdfast_core::records::Dataset;
@@ -211,6 +212,7 @@ CREATE TABLE sync_documents (
 "#,
     },
     Migration { description: "customer-success signal tables", sql: signals::MIGRATION_SQL },
+    Migration { description: "usage rollups (holdfast-usage)", sql: usage::MIGRATION_SQL },
 ];
 
 /// The schema version this build writes and reads.
@@ -450,6 +452,14 @@ impl Store for SqliteStore {
 
     fn sync_state(&self, source: &str) -> Result<Option<String>, StoreError> {
         sync::state(&self.conn, source)
+    }
+
+    fn load_usage(&self) -> Result<holdfast_usage::Rollup, StoreError> {
+        load::in_read_tx(&self.conn, || usage::load_usage(&self.conn))
+    }
+
+    fn usage_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        load::in_read_tx(&self.conn, || usage::usage_counts(&self.conn))
     }
 
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
