@@ -140,6 +140,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Generate(a) => generate(a),
         Command::Status => status(&cfg),
         Command::Bench(a) => crate::bench::bench(a),
+        Command::Predict(a) => crate::predict::predict(&cfg, a),
     }
 }
 
@@ -176,21 +177,21 @@ fn read_merge_map(file: &Path) -> Result<std::collections::BTreeMap<String, Stri
     Ok(out)
 }
 
-fn open_store(path: &Path, must_exist: bool) -> Result<holdfast_store::SqliteStore, Failure> {
+pub(crate) fn open_store(path: &Path, must_exist: bool) -> Result<holdfast_store::SqliteStore, Failure> {
     if must_exist && !path.exists() {
         return Err(Failure::new(66, format!("no store at {} (run `holdfast import <dir>` or `holdfast demo` first, or pass --db)", path.display())));
     }
     holdfast_store::SqliteStore::open(path).map_err(|e| Failure::io(format!("cannot open store {}: {e}", path.display())))
 }
 
-fn load_snapshot(store: &dyn Store) -> Result<Snapshot, Failure> {
+pub(crate) fn load_snapshot(store: &dyn Store) -> Result<Snapshot, Failure> {
     let t = Instant::now();
     let snap = store.load_snapshot().map_err(|e| Failure::io(format!("cannot load store: {e}")))?;
     tracing::info!(customers = snap.customers.len(), lines = snap.lines.len(), ms = t.elapsed().as_millis() as u64, "snapshot loaded");
     Ok(snap)
 }
 
-fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
+pub(crate) fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
     p.as_of.as_deref().map(parse_instant).transpose().map_err(|e| Failure::new(2, format!("--as-of: {e}")))
 }
 

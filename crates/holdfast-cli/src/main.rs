@@ -6,6 +6,7 @@
 mod bench;
 mod commands;
 mod config;
+mod predict;
 mod render;
 
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +50,8 @@ pub enum Command {
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
     Bench(bench::BenchArgs),
+    /// Churn probability of each active customer with its top drivers, from a model validated over time.
+    Predict(predict::PredictArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

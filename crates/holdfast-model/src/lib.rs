@@ -10,15 +10,19 @@
 //!   missing directions).
 //! * [`cv`] — stratified k-fold for static data, time-ordered folds for panels (no future in training).
 //! * [`calibrate`] — Platt scaling on out-of-fold logits.
+//! * [`churn`] — the pipeline: observation dates → panel → time-ordered CV → calibrated model → scores.
+//! * [`features`] — point-in-time billing features and churn labels from the engine's timeline.
 //! * [`model`] — one interface over both learners: fit, calibrated probabilities, exact per-prediction
 //!   drivers (contributions sum to the calibrated logit).
 //!
 //! Invariants: a model never sees a test row while fitting (encoder included); contributions plus the
 //! baseline equal the calibrated logit; empty denominators give `None` plus `empty_denominator`.
 pub mod calibrate;
+pub mod churn;
 pub mod cv;
 pub mod data;
 pub mod eval;
+pub mod features;
 pub mod gbt;
 pub mod logistic;
 pub mod model;
