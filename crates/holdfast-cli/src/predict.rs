@@ -88,7 +88,7 @@ pub fn predict(cfg: &Config, a: &PredictArgs) -> Result<(), Failure> {
             t.set_header(header);
             for p in shown {
                 let mut row = vec![id(p), cur.format_minor(p.mrr), format!("{:.1} %", 100.0 * p.probability)];
-                row.extend(p.drivers.iter().map(|d| format!("{} {:+.2}", d.feature, d.contribution)));
+                row.extend(p.drivers.iter().map(|d| format!("{} = {} ({:+.2})", d.feature, d.value, d.contribution)));
                 t.add_row(row);
             }
             println!("{t}\n{} of {} active customers shown; drivers are contributions to the log-odds of churn", shown.len(), preds.len());
@@ -98,6 +98,7 @@ pub fn predict(cfg: &Config, a: &PredictArgs) -> Result<(), Failure> {
             let mut header = vec!["customer_id".to_string(), "mrr".into(), "currency".into(), "churn_probability".into()];
             for k in 1..=a.drivers {
                 header.push(format!("driver_{k}"));
+                header.push(format!("driver_{k}_value"));
                 header.push(format!("driver_{k}_contribution"));
             }
             let _ = w.write_record(&header);
@@ -105,8 +106,8 @@ pub fn predict(cfg: &Config, a: &PredictArgs) -> Result<(), Failure> {
                 let mut row = vec![id(p), cur.format_minor(p.mrr), cur.code().to_string(), format!("{:.6}", p.probability)];
                 for k in 0..a.drivers {
                     match p.drivers.get(k) {
-                        Some(d) => row.extend([d.feature.clone(), format!("{:.6}", d.contribution)]),
-                        None => row.extend([String::new(), String::new()]),
+                        Some(d) => row.extend([d.feature.clone(), d.value.clone(), format!("{:.6}", d.contribution)]),
+                        None => row.extend([String::new(), String::new(), String::new()]),
                     }
                 }
                 let _ = w.write_record(&row);

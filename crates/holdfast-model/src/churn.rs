@@ -150,7 +150,7 @@ pub fn score(snap: &Snapshot, settings: &Settings, trained: &Trained, as_of: Ts,
             customer: panel.customer[r],
             probability: probs[r],
             mrr: panel.mrr[r],
-            drivers: trained.model.top_drivers(&x, r, top_drivers, &mut scratch),
+            drivers: trained.model.top_drivers(&panel.data, &x, r, top_drivers, &mut scratch),
         })
         .collect();
     out.sort_by(|a, b| b.probability.total_cmp(&a.probability).then(a.customer.cmp(&b.customer)));

@@ -62,6 +62,8 @@ pub struct Model {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Driver {
     pub feature: String,
+    /// The raw value (a number, a category level, or `missing`).
+    pub value: String,
     pub contribution: f64,
 }
 
@@ -124,12 +126,23 @@ impl Model {
         Explanation { baseline: a * bias + self.calibration.b, contributions }
     }
 
-    /// The `k` features with the largest absolute contribution to row `row`, largest first.
-    pub fn top_drivers(&self, x: &Matrix, row: usize, k: usize, scratch: &mut Vec<f64>) -> Vec<Driver> {
+    /// The `k` features with the largest absolute contribution to row `row`, largest first; `data` is
+    /// the raw dataset `x` was encoded from (for the values shown).
+    pub fn top_drivers(&self, data: &Dataset, x: &Matrix, row: usize, k: usize, scratch: &mut Vec<f64>) -> Vec<Driver> {
         let e = self.explain(x, row, scratch);
         let mut idx: Vec<usize> = (0..e.contributions.len()).collect();
         idx.sort_by(|&a, &b| e.contributions[b].abs().total_cmp(&e.contributions[a].abs()).then(a.cmp(&b)));
-        idx.into_iter().take(k).map(|j| Driver { feature: self.feature_names[j].clone(), contribution: e.contributions[j] }).collect()
+        let n_num = data.numeric.len();
+        let value = |j: usize| -> String {
+            if j < n_num {
+                let v = data.numeric[j].values[row];
+                if v.is_nan() { "missing".into() } else { format!("{}", (v * 1e4).round() / 1e4) }
+            } else {
+                let c = &data.categorical[j - n_num];
+                c.levels.get(c.codes[row] as usize).cloned().unwrap_or_else(|| "missing".into())
+            }
+        };
+        idx.into_iter().take(k).map(|j| Driver { feature: self.feature_names[j].clone(), value: value(j), contribution: e.contributions[j] }).collect()
     }
 
     pub fn feature_names(&self) -> &[String] {
