@@ -149,6 +149,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Ltv(a) => crate::lifetime::ltv(&cfg, a),
         Command::Themes(a) => crate::signals::themes(&cfg, a),
         Command::BenchUsage(a) => crate::usage_bench::bench_usage(a),
+        Command::Predict(a) => crate::predict::predict(&cfg, a),
     }
 }
 

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod reconcile;
 mod lifetime;
+mod predict;
 mod render;
 mod sync;
 mod signals;
@@ -70,6 +71,8 @@ pub enum Command {
     Themes(signals::ThemesArgs),
     /// Measure usage ingest (JSONL → rollups → SQLite) and usage KPI speed on simulated events.
     BenchUsage(usage_bench::UsageBenchArgs),
+    /// Churn probability of each active customer with its top drivers, from a model validated over time.
+    Predict(predict::PredictArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

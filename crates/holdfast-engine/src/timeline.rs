@@ -791,7 +791,10 @@ fn build_subscription(ctx: &Ctx, c: u32, sub: u32, established: &mut Option<Ts>,
 
     // End of the subscription per churn_recognition.
     let known = |x: Option<Ts>| x.filter(|&v| v <= ctx.as_of);
-    let ended_status = matches!(status, Some(SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired));
+    // A final status is the state at export time: a subscription whose `ended_at` is still ahead of `as_of`
+    // had not ended then, whatever its status says now (no look-ahead, spec §11.16).
+    let ended_status = matches!(status, Some(SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired))
+        && subs.ended_at[si].get().is_none_or(|e| e <= ctx.as_of);
     let billing_end: Option<Ts> = match status {
         None => Some(last_b),
         Some(_) => known(subs.ended_at[si].get()).or_else(|| ended_status.then(|| known(subs.canceled_at[si].get()).unwrap_or(last_b))),
