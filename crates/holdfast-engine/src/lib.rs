@@ -14,6 +14,7 @@
 pub mod kpis;
 pub mod line_mrr;
 pub mod merge;
+pub mod query;
 pub mod result;
 pub mod segment;
 pub mod settings;
