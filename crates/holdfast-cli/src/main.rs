@@ -7,6 +7,7 @@ mod bench;
 mod commands;
 mod config;
 mod render;
+mod serve;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -49,6 +50,12 @@ pub enum Command {
     Status,
     /// Measure import, snapshot load and engine speed on simulated data.
     Bench(bench::BenchArgs),
+    /// Serve the dashboard, the JSON API and the Stripe webhook endpoint.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API keys (scopes read, ingest, admin).
+    Keys(serve::KeysArgs),
+    /// Create dashboard users (argon2-hashed passwords; admin or read-only).
+    Users(serve::UsersArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.
