@@ -380,6 +380,7 @@ pub struct CsrfForm {
 }
 
 /// The logged-in user of a form post whose CSRF token matches; else the error to answer.
+#[allow(clippy::result_large_err)] // the error is the answer itself, built once on a rare path
 pub fn form_user(st: &AppState, headers: &HeaderMap, csrf: &str) -> Result<(String, SessionUser), Response> {
     match session(st, headers) {
         Ok(Some((tok, u))) if !csrf.is_empty() && u.csrf.as_bytes() == csrf.as_bytes() => Ok((tok, u)),

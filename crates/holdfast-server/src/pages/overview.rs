@@ -39,7 +39,8 @@ pub fn tile(ctx: &PageCtx, kpi: &str, name: &str, period: &str, prev: Option<&st
             div.name { (name) " · " (period) }
             div.value { (fmt_value(v, cur)) }
             @if let Some((d, text)) = delta {
-                div class=(format!("delta {}", if d > 0 { "up" } else if d < 0 { "down" } else { "" })) { (text) " vs " (prev.unwrap_or("")) }
+                @let good = if LOWER_IS_BETTER.contains(&kpi) { -d } else { d };
+                div class=(format!("delta {}", if good > 0 { "up" } else if good < 0 { "down" } else { "" })) { (text) " vs " (prev.unwrap_or("")) }
             }
             @if let Some(flags) = r.map(|r| &r.flags).filter(|f| !f.is_empty()) { div.flag { (flags.join(", ")) } }
             @if let Some(t) = target {
@@ -56,6 +57,18 @@ pub fn tile(ctx: &PageCtx, kpi: &str, name: &str, period: &str, prev: Option<&st
         }
     }
 }
+
+/// `v` rounded down to two significant digits, for an axis start.
+fn nice_floor(v: f64) -> f64 {
+    if v <= 0.0 {
+        return 0.0;
+    }
+    let p = 10f64.powf(v.log10().floor() - 1.0);
+    (v / p).floor() * p
+}
+
+/// KPIs where a fall is good news (drawn green).
+const LOWER_IS_BETTER: [&str; 4] = ["customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "churned_customers"];
 
 fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
     let Some(last) = ctx.periods.last() else { return Ok(html! { p { "No periods with data yet: import billing data first." } }) };
@@ -89,10 +102,16 @@ fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
     names.push("End MRR".into());
     base.push(json!(0));
     bars.push(json!({"value": major(end), "itemStyle": {"color": "#2f6fde"}, "link": drill(ctx, "mrr", last)}));
+    // zoom the value axis onto the movements: the stock bars are far taller than the flows
+    let lows = base.iter().filter_map(|v| v.as_f64()).filter(|v| *v > 0.0).chain([major(start), major(end)]);
+    let lo = lows.fold(f64::INFINITY, f64::min);
+    let hi = major(start.max(end)).max(major(running.max(start)));
+    let floor = nice_floor((lo - (hi - lo).max(hi * 0.02)).max(0.0));
     let waterfall = json!({
         "grid": {"left": 70, "right": 20, "top": 20, "bottom": 30},
         "tooltip": {"trigger": "item"},
-        "xAxis": {"type": "category", "data": names},
+        "xAxis": {"type": "category", "data": names, "axisLabel": {"interval": 0, "fontSize": 11}},
+        "yAxis": {"type": "value", "min": floor},
         "series": [
             {"name": "base", "type": "bar", "stack": "w", "silent": true, "itemStyle": {"color": "transparent"}, "data": base},
             {"name": "MRR", "type": "bar", "stack": "w", "data": bars},

@@ -46,18 +46,21 @@ fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
         .map(|(k, n)| json!({"name": n, "type": "bar", "stack": if k.starts_with("contraction") || k.starts_with("churn") { "down" } else { "up" }, "data": series(k)}))
         .collect();
     let moves = json!({"grid": grid, "legend": {}, "xAxis": {"type": "category", "data": ctx.periods}, "series": move_series});
-    let rate_series: Vec<serde_json::Value> = [("customer_churn_rate", "Logo churn"), ("gross_mrr_churn_rate", "Gross MRR churn"), ("nrr", "NRR"), ("grr", "GRR")]
-        .iter()
-        .map(|(k, n)| json!({"name": n, "type": "line", "data": series(k)}))
-        .collect();
-    let rates = json!({"grid": grid, "legend": {}, "xAxis": {"type": "category", "data": ctx.periods}, "series": rate_series});
+    let lines = |ks: &[(&str, &str)]| -> serde_json::Value {
+        let s: Vec<serde_json::Value> = ks.iter().map(|(k, n)| json!({"name": n, "type": "line", "data": series(k)})).collect();
+        json!({"grid": grid, "legend": {}, "xAxis": {"type": "category", "data": ctx.periods}, "yAxis": {"type": "value", "scale": true}, "series": s})
+    };
+    // churn rates are a few percent, retention about 100 %: separate charts keep both readable
+    let churn = lines(&[("customer_churn_rate", "Logo churn"), ("gross_mrr_churn_rate", "Gross MRR churn"), ("net_mrr_churn_rate", "Net MRR churn")]);
+    let retention = lines(&[("nrr", "NRR"), ("grr", "GRR")]);
     let last = ctx.periods.last();
     Ok(html! {
         h1 { "Revenue" }
         div.charts {
             (chart("arr", "ARR", arr, false))
             (chart("movements", "MRR movements by type", moves, false))
-            (chart("rates", "Churn and retention rates", rates, true))
+            (chart("churn", "Churn rates", churn, true))
+            (chart("retention", "Net and gross revenue retention", retention, true))
         }
         h2 { "KPIs by period" }
         table.data #kpi-table {
