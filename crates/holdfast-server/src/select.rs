@@ -25,7 +25,8 @@ pub struct Selection {
 impl Selection {
     pub fn from_params(state: &AppState, p: &Params) -> Result<Selection, ApiError> {
         let sets = p.all("set");
-        let settings = holdfast_engine::query::apply_overrides(&state.cfg.settings, p.get("preset"), sets.iter().map(String::as_str)).map_err(|e| ApiError::bad(if p.get("preset").is_some() && sets.is_empty() { "preset" } else { "set" }, e))?;
+        let preset = holdfast_engine::query::apply_overrides(&state.cfg.settings, p.get("preset"), []).map_err(|e| ApiError::bad("preset", e))?;
+        let settings = holdfast_engine::query::apply_overrides(&preset, None, sets.iter().map(String::as_str)).map_err(|e| ApiError::bad("set", e))?;
         let grain = match p.get("grain") {
             Some(g) => g.parse().map_err(|e: String| ApiError::bad("grain", e))?,
             None => state.cfg.grain,

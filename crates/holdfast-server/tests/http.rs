@@ -126,6 +126,7 @@ fn bad_parameters_are_400s_naming_the_parameter() {
         ("/api/kpis?period=2024-13", "period"),
         ("/api/kpis?kpi=mrrr", "kpi"),
         ("/api/kpis?set=no_such_key=1", "set"),
+        ("/api/kpis?preset=quickbooks&set=grouping_window_minutes=0", "preset"),
         ("/api/kpis?format=xml", "format"),
         ("/api/movements?type=upgrade", "type"),
         ("/api/movements?customer=nobody", "customer"),
