@@ -28,6 +28,7 @@ pub fn router(api_body_limit: usize, webhook_body_limit: usize) -> OpenApiRouter
         .routes(routes!(status))
         .routes(routes!(kpis))
         .routes(routes!(movements))
+        .routes(routes!(overview))
         .routes(routes!(customers))
         .routes(routes!(customer))
         .routes(routes!(crate::targets::list_targets, crate::targets::create_target))
@@ -510,6 +511,85 @@ async fn customer(State(st): State<Arc<AppState>>, method: Method, headers: Head
         currency: c.settings.reporting_currency.to_string(),
         as_of: format_instant(c.run.as_of),
         timeline: timeline.iter().map(explained_json).collect(),
+    };
+    Ok(axum::Json(doc).into_response())
+}
+
+// ---------------------------------------------------------------- overview
+
+/// One KPI of the overview: its value in the period and the period before.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OverviewTile {
+    pub kpi: String,
+    pub name: String,
+    /// money_minor, count, ratio or number.
+    pub unit: String,
+    pub value: Option<f64>,
+    pub previous: Option<f64>,
+    pub n: u64,
+    pub flags: Vec<String>,
+}
+
+/// What the dashboard's Overview shows: tiles for the last period of the selection against the one before,
+/// the MRR series and the period's MRR flows by movement type (money in minor units).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OverviewDoc {
+    pub as_of: String,
+    pub currency: String,
+    pub grain: String,
+    pub period: Option<String>,
+    pub previous_period: Option<String>,
+    pub tiles: Vec<OverviewTile>,
+    /// `[period, MRR]` for every period of the selection.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub mrr: Vec<(String, J)>,
+    /// `[kpi, amount]`: new business, expansion, reactivation, contraction, churn, FX.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub flows: Vec<(String, J)>,
+}
+
+#[utoipa::path(get, path = "/api/overview", tag = "metrics",
+    params(("grain" = Option<String>, Query), ("period" = Option<String>, Query), ("preset" = Option<String>, Query), ("set" = Option<Vec<String>>, Query), ("as_of" = Option<String>, Query)),
+    responses((status = 200, description = "The Overview's numbers", body = OverviewDoc),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn overview(State(st): State<Arc<AppState>>, method: Method, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    use crate::pages::overview::{last_two, STEPS, TILES};
+    authorize(&st, &method, &headers, Scope::Read)?;
+    let p = Params::parse(q.as_deref(), &SELECTION_PARAMS)?;
+    let sel = Selection::from_params(&st, &p)?;
+    let c = sel.compute(&st).await?;
+    let periods = sel.periods(&c)?;
+    let total = &c.run.tables[0];
+    let (period, prev) = match last_two(&c, &periods) {
+        Some((l, p)) => (Some(l), p),
+        None => (None, None),
+    };
+    let get = |k: &str, p: Option<&str>| p.and_then(|p| total.get(k, p, None));
+    let tiles = TILES
+        .iter()
+        .map(|(k, name)| {
+            let r = get(k, period);
+            OverviewTile {
+                kpi: k.to_string(),
+                name: name.to_string(),
+                unit: unit(r.and_then(|r| r.value)).into(),
+                value: r.and_then(|r| r.value).map(|v| v.as_f64()),
+                previous: get(k, prev).and_then(|r| r.value).map(|v| v.as_f64()),
+                n: r.map(|r| r.n).unwrap_or(0),
+                flags: r.map(|r| r.flags.iter().map(|f| f.to_string()).collect()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let doc = OverviewDoc {
+        as_of: format_instant(c.run.as_of),
+        currency: c.settings.reporting_currency.to_string(),
+        grain: c.grain.to_string(),
+        period: period.map(String::from),
+        previous_period: prev.map(String::from),
+        tiles,
+        mrr: periods.iter().map(|p| (p.clone(), value_json(total.get("mrr", p, None).and_then(|r| r.value)))).collect(),
+        flows: STEPS.iter().map(|(_, k)| (k.to_string(), value_json(get(k, period).and_then(|r| r.value)))).collect(),
     };
     Ok(axum::Json(doc).into_response())
 }

@@ -99,8 +99,8 @@ pub fn parse_fixed(s: &str, scale: u32) -> Result<i64, String> {
 /// Formats a stored target in display units.
 pub fn display(v: i64, unit: Unit, cur: Currency) -> String {
     match unit {
-        Unit::Money => cur.format_minor(v),
-        Unit::Count => v.to_string(),
+        Unit::Money => crate::pages::group_thousands(&cur.format_minor(v)),
+        Unit::Count => crate::pages::group_thousands(&v.to_string()),
         Unit::Ratio => holdfast_core::money::format_minor(v, 4) + " %",
         Unit::Number => holdfast_core::money::format_minor(v, 6),
     }

@@ -71,6 +71,15 @@ fn read_endpoints_serve_the_engine_numbers() {
     assert_eq!(lines.next(), Some("kpi,period,period_start,period_end,segment,value,unit,numerator,denominator,n,flags"));
     assert!(lines.next().unwrap().starts_with(&format!("mrr,{p},")));
 
+    // the overview: the same MRR, and flows that roll the previous MRR forward to it
+    let o = get(a, &format!("/api/overview?period=2023-01..{p}"), &w.read).json();
+    assert_eq!(o["period"], p.as_str());
+    let tile = o["tiles"].as_array().unwrap().iter().find(|t| t["kpi"] == "mrr").unwrap();
+    assert_eq!(tile["value"].as_f64(), Some(want_mrr as f64));
+    let flows: i64 = o["flows"].as_array().unwrap().iter().map(|f| f[1].as_i64().unwrap()).sum();
+    assert_eq!(tile["previous"].as_f64().unwrap() as i64 + flows, want_mrr, "previous MRR + flows = MRR");
+    assert_eq!(o["mrr"].as_array().unwrap().last().unwrap()[1].as_i64(), Some(want_mrr));
+
     // movements of one customer, paginated, equal the ledger's rows
     let top = (0..run.customers.len()).max_by_key(|&i| (run.ledger.iter().filter(|x| x.customer == i as u32).count(), std::cmp::Reverse(i))).unwrap();
     let id = snap.customers.ids.name(top as u32);
@@ -272,6 +281,7 @@ fn openapi_document_lists_every_api_route() {
     let want = [
         ("/api/status", "get"),
         ("/api/kpis", "get"),
+        ("/api/overview", "get"),
         ("/api/movements", "get"),
         ("/api/customers", "get"),
         ("/api/customers/{id}", "get"),

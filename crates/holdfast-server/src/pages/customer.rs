@@ -18,7 +18,11 @@ fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
     let rows = customer_timeline(c, i)?;
     let major = |v: i64| v as f64 / 10f64.powi(cur.exponent() as i32);
     let enc = serde_urlencoded::to_string([("customer", id.as_str())]).unwrap_or_default();
-    let points: Vec<serde_json::Value> = rows.iter().map(|r| json!({"value": [r.change.t * 1000, major(r.change.mrr)], "link": format!("/movements?{enc}")})).collect();
+    let mut points: Vec<serde_json::Value> = rows.iter().map(|r| json!({"value": [r.change.t * 1000, major(r.change.mrr)], "link": format!("/movements?{enc}")})).collect();
+    // the step line runs on to as_of, where the customer's MRR is the last row's
+    if let Some(last) = rows.last().filter(|r| r.change.t < c.run.as_of) {
+        points.push(json!({"value": [c.run.as_of * 1000, major(last.change.mrr)], "link": format!("/movements?{enc}")}));
+    }
     let option = json!({
         "grid": {"left": 70, "right": 20, "top": 20, "bottom": 30},
         "xAxis": {"type": "time"},

@@ -11,7 +11,7 @@
 mod customer;
 mod customers;
 mod movements;
-mod overview;
+pub mod overview;
 mod revenue;
 mod targets;
 

@@ -9,7 +9,8 @@ use serde_json::json;
 
 pub const SECTION: Section = Section { path: "/", title: "Overview", nav: true, params: &[], render };
 
-const TILES: [(&str, &str); 8] = [
+/// The tiles, also answered by `/api/overview`.
+pub const TILES: [(&str, &str); 8] = [
     ("mrr", "MRR"),
     ("arr", "ARR"),
     ("customers", "Customers"),
@@ -67,15 +68,24 @@ fn nice_floor(v: f64) -> f64 {
     (v / p).floor() * p
 }
 
+/// The flows from start to end MRR of a period, in waterfall order.
+pub const STEPS: [(&str, &str); 6] = [("New business", "new_business_mrr"), ("Expansion", "expansion_mrr"), ("Reactivation", "reactivation_mrr"), ("Contraction", "contraction_mrr"), ("Churn", "churn_mrr"), ("FX", "fx_impact")];
+
+/// The selection's last period and the one before it (which may lie before the selection).
+pub fn last_two<'a>(c: &'a crate::cache::Computed, periods: &'a [String]) -> Option<(&'a str, Option<&'a str>)> {
+    let last = periods.last()?;
+    let prev = periods.len().checked_sub(2).map(|i| periods[i].as_str()).or_else(|| {
+        let i = c.run.periods.iter().position(|p| &p.label == last)?;
+        i.checked_sub(1).map(|i| c.run.periods[i].label.as_str())
+    });
+    Some((last.as_str(), prev))
+}
+
 /// KPIs where a fall is good news (drawn green).
 const LOWER_IS_BETTER: [&str; 4] = ["customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate", "churned_customers"];
 
 fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
-    let Some(last) = ctx.periods.last() else { return Ok(html! { p { "No periods with data yet: import billing data first." } }) };
-    let prev = ctx.periods.len().checked_sub(2).map(|i| ctx.periods[i].as_str()).or_else(|| {
-        let i = ctx.c.run.periods.iter().position(|p| &p.label == last)?;
-        i.checked_sub(1).map(|i| ctx.c.run.periods[i].label.as_str())
-    });
+    let Some((last, prev)) = last_two(ctx.c, &ctx.periods) else { return Ok(html! { p { "No periods with data yet: import billing data first." } }) };
     let cur = ctx.cur();
     let mrr_points: Vec<serde_json::Value> = ctx.periods.iter().map(|p| json!({"value": chart_value(ctx.kpi("mrr", p).and_then(|r| r.value), cur), "link": drill(ctx, "mrr", p)})).collect();
     let mrr = json!({
@@ -86,7 +96,7 @@ fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
     // net new MRR by movement type: start → each movement → FX → end, as a floating bar chart
     let m = |k: &str| ctx.kpi(k, last).and_then(|r| r.value).map(|v| match v { Value::Money(x) => x, _ => 0 }).unwrap_or(0);
     let end = m("mrr");
-    let steps = [("New business", "new_business_mrr"), ("Expansion", "expansion_mrr"), ("Reactivation", "reactivation_mrr"), ("Contraction", "contraction_mrr"), ("Churn", "churn_mrr"), ("FX", "fx_impact")];
+    let steps = STEPS;
     let start = end - steps.iter().map(|(_, k)| m(k)).sum::<i64>();
     let major = |v: i64| v as f64 / 10f64.powi(cur.exponent() as i32);
     let (mut names, mut base, mut bars) = (vec!["Start MRR".to_string()], vec![json!(0)], vec![json!({"value": major(start), "itemStyle": {"color": "#8aa4d6"}, "link": drill(ctx, "mrr", last)})]);
