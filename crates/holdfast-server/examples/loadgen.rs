@@ -159,6 +159,7 @@ fn main() {
     let paths: Vec<(String, &str)> = match &a.path {
         Some(p) => vec![(p.clone(), auth_header.as_str())],
         None => vec![
+            ("/api/overview".to_string(), auth_header.as_str()),
             (format!("/api/kpis?kpi={overview_kpis}"), auth_header.as_str()),
             ("/api/customers?limit=50".to_string(), auth_header.as_str()),
             ("/".to_string(), cookie.as_str()),

@@ -395,7 +395,7 @@ pub fn customer_list(c: &Computed, p: &Params) -> Result<Vec<u32>, ApiError> {
             && plan.map(|pl| now.plan == pl).unwrap_or(true)
             && q.as_ref().map(|q| c.customer_name(i).to_lowercase().contains(q) || name(i).to_lowercase().contains(q)).unwrap_or(true)
     };
-    let mut out: Vec<u32> = c.by_mrr.iter().copied().filter(keep).collect();
+    let mut out: Vec<u32> = if statuses.is_empty() && plan.is_none() && q.is_none() { c.by_mrr.clone() } else { c.by_mrr.iter().copied().filter(keep).collect() };
     let st = |i: u32| c.run.customers[i as usize].status.as_str();
     match p.get("sort") {
         None | Some("-mrr") => {}
