@@ -48,6 +48,9 @@ pub struct ServerConfig {
     /// Requests per second and burst allowed per API key or user.
     pub rate_limit_per_second: f64,
     pub rate_limit_burst: f64,
+    /// Login attempts per user name: refill per second and burst (default one per 6 s, 10 at once).
+    pub login_rate_per_second: f64,
+    pub login_burst: f64,
     /// Largest accepted body of API requests and of webhooks, in bytes.
     pub api_body_limit: usize,
     pub webhook_body_limit: usize,
@@ -66,6 +69,8 @@ impl ServerConfig {
             secure_cookies: true,
             rate_limit_per_second: 100.0,
             rate_limit_burst: 200.0,
+            login_rate_per_second: 1.0 / 6.0,
+            login_burst: 10.0,
             api_body_limit: 64 * 1024,
             webhook_body_limit: 1024 * 1024,
             refresh_interval: Duration::from_secs(5),

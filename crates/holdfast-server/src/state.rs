@@ -18,6 +18,8 @@ pub struct AppState {
     pub db: Mutex<Connection>,
     pub cache: EngineCache,
     pub limiter: RateLimiter,
+    /// Login attempts per user name (slows password guessing).
+    pub login_limiter: RateLimiter,
     pub stripe_events: Mutex<EventLedger>,
 }
 
@@ -33,7 +35,8 @@ impl AppState {
         let ledger = crate::webhook::load_event_ledger(&db)?;
         let limiter = RateLimiter::new(cfg.rate_limit_per_second, cfg.rate_limit_burst);
         let cache = EngineCache::new(cfg.refresh_interval);
-        Ok(AppState { cfg, store: Mutex::new(store), db: Mutex::new(db), cache, limiter, stripe_events: Mutex::new(ledger) })
+        let login_limiter = RateLimiter::new(cfg.login_rate_per_second, cfg.login_burst);
+        Ok(AppState { cfg, store: Mutex::new(store), db: Mutex::new(db), cache, limiter, login_limiter, stripe_events: Mutex::new(ledger) })
     }
 
     pub fn db(&self) -> MutexGuard<'_, Connection> {

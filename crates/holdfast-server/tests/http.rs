@@ -15,11 +15,13 @@ struct World {
 
 fn world() -> World {
     let fx = store(150, 14);
+    let mut cfg = config(&fx.db);
+    cfg.login_rate_per_second = 0.0; // no refill during the test: the login limit is exact
     let conn = server_db(&fx.db);
     let read = auth::create_key(&conn, Scope::Read, Some("tests")).unwrap().0;
     let ingest = auth::create_key(&conn, Scope::Ingest, None).unwrap().0;
     let admin = auth::create_key(&conn, Scope::Admin, None).unwrap().0;
-    let srv = start(config(&fx.db));
+    let srv = start(cfg);
     World { fx, srv, read, ingest, admin }
 }
 
@@ -361,6 +363,15 @@ fn dashboard_login_sessions_roles_and_csrf() {
     assert!(page.contains("Only admins can add targets"));
     let rcsrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     assert_eq!(form(&rcsrf, &rs).status, 403);
+
+    // password guessing is slowed per user name: 10 attempts, then 429
+    let mut last = 0;
+    for _ in 0..9 {
+        last = login("rui", "guess guess").0;
+    }
+    assert_eq!(last, 401);
+    assert_eq!(login("rui", "battery staple").0, 429, "the 11th attempt (even right) waits");
+    assert_eq!(login("ana", "correct horse").0, 303, "other users are not affected");
 
     // logout ends the session
     let out = request(a, "POST", "/logout", &[("Cookie", &session), ("Content-Type", "application/x-www-form-urlencoded")], format!("csrf={csrf}").as_bytes());

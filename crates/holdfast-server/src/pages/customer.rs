@@ -32,8 +32,8 @@ fn render(ctx: &PageCtx) -> Result<Markup, ApiError> {
         h1 { (id) " " span.muted { (c.snap.customers.name[i as usize].as_deref().unwrap_or("")) } }
         div.tiles {
             a.tile href=(format!("/movements?{enc}")) { div.name { "MRR" } div.value { (money(now.mrr, cur)) } }
-            div.tile { div.name { "Status" } div.value { (now.status.as_str()) } }
-            div.tile { div.name { "Plan" } div.value { (c.plan_name(now.plan)) } }
+            a.tile href=(format!("/customers?status={}", now.status.as_str())) { div.name { "Status" } div.value { (now.status.as_str()) } }
+            a.tile href=(format!("/customers?{}", serde_urlencoded::to_string([("plan", c.plan_name(now.plan))]).unwrap_or_default())) { div.name { "Plan" } div.value { (c.plan_name(now.plan)) } }
         }
         div.charts { (chart("customer-mrr", "MRR over time", option, false)) }
         h2 { "Billing timeline" }

@@ -355,6 +355,9 @@ async fn login(State(st): State<Arc<AppState>>, headers: HeaderMap, Form(f): For
     if expected.is_empty() || expected != f.csrf {
         return login_response(&st, StatusCode::FORBIDDEN, Some("The form expired; please try again."), &f.next);
     }
+    if st.login_limiter.take(&format!("login:{}", f.username.trim().to_lowercase())).is_err() {
+        return login_response(&st, StatusCode::TOO_MANY_REQUESTS, Some("Too many attempts for this user; wait a minute and try again."), &f.next);
+    }
     let st2 = st.clone();
     let (user, pass) = (f.username.clone(), f.password.clone());
     let verified = tokio::task::spawn_blocking(move || auth::verify_password(&st2.db(), &user, &pass)).await;
