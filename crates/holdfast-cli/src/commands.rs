@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use holdfast_core::snapshot::Snapshot;
 use holdfast_core::time::{parse_instant, Calendar};
 use holdfast_engine::timeline::Kind;
-use holdfast_engine::{RunSpec, SegmentBy, Settings};
+use holdfast_engine::Settings;
 use holdfast_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -125,6 +125,13 @@ pub struct DemoArgs {
     /// Segmentation shown after the totals.
     #[arg(long = "segment-by", default_value = "plan")]
     pub segment_by: Vec<String>,
+    /// After the report, serve the dashboard on the demo store (blocks until Ctrl-C; creates the user
+    /// `demo` with a random password, printed). Without it the demo ends and prints how to serve.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address for --serve.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -150,18 +157,14 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Themes(a) => crate::signals::themes(&cfg, a),
         Command::BenchUsage(a) => crate::usage_bench::bench_usage(a),
         Command::Predict(a) => crate::predict::predict(&cfg, a),
+        Command::Serve(a) => crate::serve::serve(&cfg, a),
+        Command::Keys(a) => crate::serve::keys(&cfg, a),
+        Command::Users(a) => crate::serve::users(&cfg, a),
     }
 }
 
 pub fn settings_from(cfg: &Config, p: &PolicyArgs) -> Result<Settings, Failure> {
-    let mut s = cfg.settings.clone();
-    if let Some(preset) = &p.preset {
-        s.set("preset", preset).map_err(Failure::config)?;
-    }
-    for kv in &p.set {
-        let (k, v) = kv.split_once('=').ok_or_else(|| Failure::new(2, format!("--set {kv:?}: expected KEY=VALUE")))?;
-        s.set(k.trim(), v.trim()).map_err(Failure::config)?;
-    }
+    let mut s = holdfast_engine::query::apply_overrides(&cfg.settings, p.preset.as_deref(), p.set.iter().map(String::as_str)).map_err(|e| Failure::config(format!("--preset/--set: {e}")))?;
     if let Some(file) = p.merge_map.as_ref().or(cfg.merge_map_file.as_ref()) {
         s.merge_map = read_merge_map(file)?;
     }
@@ -206,31 +209,16 @@ pub(crate) fn as_of(p: &PolicyArgs) -> Result<Option<i64>, Failure> {
 
 /// Parses `--period` (`LABEL` or `FROM..TO`, labels of the calendar's grain) into `[start, end)`.
 fn period_range(cal: &Calendar, spec: &str) -> Result<(i64, i64), Failure> {
-    let (from, to) = spec.split_once("..").unwrap_or((spec, spec));
-    let f = cal.parse_label(from).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-    let t = cal.parse_label(to).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
-    Ok((f.start, t.end))
+    holdfast_engine::query::period_range(cal, spec).map_err(|e| Failure::new(2, format!("--period: {e}")))
 }
 
 /// The labels of the run's periods selected by `--period`.
 pub(crate) fn select_periods(run: &holdfast_engine::Run, cal: &Calendar, period: Option<&str>) -> Result<Vec<String>, Failure> {
-    let (from, to) = match period {
-        Some(spec) => period_range(cal, spec)?,
-        None => (i64::MIN, i64::MAX),
-    };
-    Ok(run.periods.iter().filter(|p| p.start >= from && p.start < to).map(|p| p.label.clone()).collect())
+    holdfast_engine::query::select_periods(run, cal, period).map_err(|e| Failure::new(2, format!("--period: {e}")))
 }
 
 pub(crate) fn run_engine(snap: &Snapshot, s: &Settings, grain: holdfast_core::Grain, segs: &[String], as_of: Option<i64>, period: Option<&str>) -> Result<holdfast_engine::Run, Failure> {
-    let cal = Calendar::new(grain, &s.timezone).map_err(Failure::config)?;
-    let (from, to) = match period {
-        Some(spec) => {
-            let (f, t) = period_range(&cal, spec)?;
-            (Some(f), Some(t - 1))
-        }
-        None => (None, None),
-    };
-    let spec = RunSpec { as_of, grain, from, to, segment_by: segs.iter().map(|s| SegmentBy::parse(s)).collect() };
+    let spec = holdfast_engine::query::run_spec(s, grain, segs, as_of, period).map_err(|e| Failure::new(2, format!("--period: {e}")))?;
     let t = Instant::now();
     let run = holdfast_engine::run(snap, s, &spec).map_err(Failure::config)?;
     tracing::info!(ledger_rows = run.ledger.len(), ms = t.elapsed().as_millis() as u64, "engine run");
@@ -604,5 +592,5 @@ pub fn demo(cfg: &Config, a: &DemoArgs) -> Result<(), Failure> {
     }
     println!("\nMRR and customer roll-forward hold in all {} months.", periods.len());
     println!("Wrote {0}/report.html, report.txt, report.json, report.csv, movements.csv, usage.json, usage.csv and the store {0}/holdfast.db", a.out.display());
-    Ok(())
+    crate::serve::after_demo(cfg, a, &db)
 }

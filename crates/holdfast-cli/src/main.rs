@@ -14,6 +14,7 @@ mod sync;
 mod signals;
 mod usage;
 mod usage_bench;
+mod serve;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -73,6 +74,12 @@ pub enum Command {
     BenchUsage(usage_bench::UsageBenchArgs),
     /// Churn probability of each active customer with its top drivers, from a model validated over time.
     Predict(predict::PredictArgs),
+    /// Serve the dashboard, the JSON API and the Stripe webhook endpoint.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API keys (scopes read, ingest, admin).
+    Keys(serve::KeysArgs),
+    /// Create dashboard users (argon2-hashed passwords; admin or read-only).
+    Users(serve::UsersArgs),
 }
 
 /// Engine settings flags shared by report, movements and demo.

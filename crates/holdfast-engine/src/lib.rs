@@ -15,6 +15,7 @@ pub mod kpis;
 pub mod line_mrr;
 pub mod merge;
 pub mod reconcile;
+pub mod query;
 pub mod result;
 pub mod segment;
 pub mod settings;

@@ -213,6 +213,50 @@ CREATE TABLE sync_documents (
     },
     Migration { description: "customer-success signal tables", sql: signals::MIGRATION_SQL },
     Migration { description: "usage rollups (holdfast-usage)", sql: usage::MIGRATION_SQL },
+    Migration {
+                description: "server: API keys, users, sessions, targets, Stripe webhook events",
+        sql: r#"
+CREATE TABLE api_keys (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    key_sha256   TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('read', 'ingest', 'admin')),
+    name         TEXT,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+) STRICT;
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    role          TEXT    NOT NULL CHECK (role IN ('admin', 'read')),
+    created_at    INTEGER NOT NULL
+) STRICT;
+CREATE TABLE sessions (
+    token_sha256 TEXT    NOT NULL PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE targets (
+    id         INTEGER PRIMARY KEY,
+    kpi        TEXT    NOT NULL,
+    grain      TEXT    NOT NULL,
+    period     TEXT    NOT NULL,
+    kind       TEXT    NOT NULL CHECK (kind IN ('reach', 'stay_above', 'stay_below')),
+    target     INTEGER NOT NULL,
+    owner      TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE stripe_webhook_events (
+    event_id    TEXT    NOT NULL PRIMARY KEY,
+    object_id   TEXT    NOT NULL,
+    created     INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL
+) STRICT;
+"#,
+    },
 ];
 
 /// The schema version this build writes and reads.
