@@ -1,6 +1,6 @@
 //! Phase timings of the churn pipeline on a simulated company (docs/benchmarks.md):
 //!
-//!     cargo run --release -p holdfast-model --example churn_bench -- 100000 36
+//!     cargo run --release -p holdfast-model --example churn_bench -- 100000 36 [logistic|gbt]
 //!
 //! generates `customers` × `months` in memory, then times the point-in-time panel (12 monthly dates +
 //! labels), a logistic and a boosted-tree fit on it, time-ordered validation of each (4 folds), and
@@ -13,8 +13,11 @@ use holdfast_model::model::{Model, ModelSpec};
 use std::time::Instant;
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("customers months")).collect();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<usize> = raw.iter().take(2).map(|a| a.parse().expect("customers months")).collect();
     let (customers, months) = (args.first().copied().unwrap_or(100_000), args.get(1).copied().unwrap_or(36) as u32);
+    let only = raw.get(2).map(String::as_str);
+    let learners: Vec<ModelSpec> = [ModelSpec::logistic(), ModelSpec::gbt()].into_iter().filter(|s| only.is_none_or(|o| o == s.learner.name())).collect();
     let cfg = holdfast_sim::SimConfig::new(7, customers, months);
     let t = Instant::now();
     let snap = Snapshot::from_dataset(&holdfast_sim::generate_dataset(&cfg)).expect("simulated data is valid");
@@ -27,7 +30,7 @@ fn main() {
     println!("panel: {} rows × {} features in {:.2} s", panel.data.n_rows, panel.data.numeric.len() + panel.data.categorical.len(), t.elapsed().as_secs_f64());
     let y: Vec<bool> = panel.label.iter().map(|l| l.unwrap()).collect();
     let all: Vec<u32> = (0..panel.data.n_rows as u32).collect();
-    for spec in [ModelSpec::logistic(), ModelSpec::gbt()] {
+    for spec in learners.iter().copied() {
         let t = Instant::now();
         let m = Model::fit(&spec, &panel.data, &all, &y, None);
         println!("{} fit on {} rows: {:.2} s", spec.learner.name(), all.len(), t.elapsed().as_secs_f64());
@@ -36,7 +39,7 @@ fn main() {
         let l = m.logits(&x);
         println!("{} logits of {} rows: {:.3} s", spec.learner.name(), l.len(), t.elapsed().as_secs_f64());
     }
-    for spec in [ModelSpec::logistic(), ModelSpec::gbt()] {
+    for spec in learners.iter().copied() {
         let c = ChurnSpec { learner: spec.learner, ..ChurnSpec::default() };
         let t = Instant::now();
         let tr = train(&snap, &settings, &c, end).unwrap();
