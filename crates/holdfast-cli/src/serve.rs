@@ -118,6 +118,7 @@ pub fn server_config(cfg: &Config, a: &ServeArgs, db: &Path) -> Result<holdfast_
     sc.settings = crate::commands::settings_from(cfg, &a.policy)?;
     sc.grain = cfg.grain;
     sc.segment_by = cfg.segment_by.clone();
+    sc.usage_ingest = cfg.usage.ingest.clone();
     sc.stripe_webhook_secrets = a.stripe_webhook_secret.iter().filter(|s| !s.is_empty()).cloned().collect();
     sc.rate_limit_per_second = a.rate_limit;
     sc.rate_limit_burst = 2.0 * a.rate_limit;

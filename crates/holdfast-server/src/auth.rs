@@ -255,7 +255,10 @@ impl Principal {
 pub fn authorize(state: &AppState, method: &Method, headers: &HeaderMap, needed: Scope) -> Result<Principal, ApiError> {
     let principal = if let Some(auth) = headers.get(header::AUTHORIZATION) {
         let v = auth.to_str().unwrap_or("");
-        let key = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).ok_or_else(|| ApiError::unauthorized("Authorization header: expected `Bearer <API key>`"))?;
+        let key = match v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+            Some(k) => k.to_string(),
+            None => basic_user(v).ok_or_else(|| ApiError::unauthorized("Authorization header: expected `Bearer <API key>` (or Segment's `Basic` with the key as user name)"))?,
+        };
         let (id, scope) = check_key(&state.db(), key.trim()).map_err(ApiError::internal)?.ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
         if !scope.grants(needed) {
             return Err(ApiError::forbidden(format!("this API key has scope `{}`; this endpoint needs `{}`", scope.as_str(), needed.as_str())));
@@ -275,6 +278,18 @@ pub fn authorize(state: &AppState, method: &Method, headers: &HeaderMap, needed:
     };
     state.limiter.take(&principal.limiter_key())?;
     Ok(principal)
+}
+
+/// The user name of HTTP Basic credentials (`Basic base64(user:password)`). Segment's SDKs send their write
+/// key this way, as the user name with an empty password; a key given as the password alone is accepted too.
+fn basic_user(header: &str) -> Option<String> {
+    use base64::Engine as _;
+    let b64 = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':').unwrap_or((&text, ""));
+    let key = if user.is_empty() { password } else { user };
+    (!key.is_empty()).then(|| key.to_string())
 }
 
 /// Token buckets by principal.
@@ -350,6 +365,18 @@ mod tests {
         assert_eq!(session_user(&c, &tok).unwrap().unwrap().username, "ana");
         delete_session(&c, &tok).unwrap();
         assert!(session_user(&c, &tok).unwrap().is_none());
+    }
+
+    #[test]
+    fn basic_credentials_carry_the_key_as_user_name() {
+        use base64::Engine as _;
+        let b = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        assert_eq!(basic_user(&b("hf_a_b:")).as_deref(), Some("hf_a_b"), "Segment: write key, empty password");
+        assert_eq!(basic_user(&b(":hf_a_b")).as_deref(), Some("hf_a_b"), "key as the password");
+        assert_eq!(basic_user(&b("hf_a_b")).as_deref(), Some("hf_a_b"), "no colon");
+        assert_eq!(basic_user(&b(":")), None);
+        assert_eq!(basic_user("Basic not-base64!"), None);
+        assert_eq!(basic_user("Token hf_a_b"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!   as CSV (`format=csv`); the OpenAPI 3.1 document at `/api/openapi.json` is generated from the same
 //!   annotations that register the routes.
 //! * [`webhook`]: `/webhooks/stripe` (signature verification, apply-once, idempotent import).
+//! * [`ingest`]: Segment-compatible `/v1/{track,identify,group,page,batch}` into the usage rollups.
 //! * [`pages`]: the server-rendered dashboard (maud) with Apache ECharts embedded in the binary
 //!   ([`assets`]); sections live in a registry, so adding one is one module and one line.
 //! * [`auth`]: API keys with scopes, users with argon2 passwords and roles, sessions, CSRF, rate limits.
@@ -16,6 +17,7 @@ pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod ingest;
 pub mod pages;
 pub mod params;
 pub mod select;
@@ -54,6 +56,10 @@ pub struct ServerConfig {
     /// Largest accepted body of API requests and of webhooks, in bytes.
     pub api_body_limit: usize,
     pub webhook_body_limit: usize,
+    /// Largest accepted body of the Segment ingest endpoints (`/v1/*`), in bytes (Segment's own: 500 KB).
+    pub ingest_body_limit: usize,
+    /// Ingest settings the usage rollups are built with; must match those of the store's file imports.
+    pub usage_ingest: holdfast_usage::IngestSettings,
     /// How often to look for new imports (the dashboard is current within this interval).
     pub refresh_interval: Duration,
 }
@@ -73,6 +79,8 @@ impl ServerConfig {
             login_burst: 10.0,
             api_body_limit: 64 * 1024,
             webhook_body_limit: 1024 * 1024,
+            ingest_body_limit: 512 * 1024,
+            usage_ingest: holdfast_usage::IngestSettings::default(),
             refresh_interval: Duration::from_secs(5),
         }
     }
@@ -90,9 +98,10 @@ pub enum ServerError {
 
 /// The router (API, webhook, dashboard, assets) and the OpenAPI document of its API.
 pub fn app(state: Arc<AppState>) -> axum::Router {
-    let (api, mut doc) = api::router(state.cfg.api_body_limit, state.cfg.webhook_body_limit).split_for_parts();
+    let (api, mut doc) = api::router(state.cfg.api_body_limit, state.cfg.webhook_body_limit).merge(ingest::router(state.cfg.ingest_body_limit)).split_for_parts();
     if let Some(c) = doc.components.as_mut() {
         c.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("hf_<id>_<secret>").build()));
+        c.add_security_scheme("segment_basic", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).description(Some("Segment SDKs: the API key as user name, empty password")).build()));
     }
     doc.info.title = "Holdfast API".into();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
@@ -111,7 +120,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
 /// The OpenAPI document (for tests and `holdfast serve --print-openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let d = ServerConfig::new(PathBuf::new());
-    api::router(d.api_body_limit, d.webhook_body_limit).split_for_parts().1
+    api::router(d.api_body_limit, d.webhook_body_limit).merge(ingest::router(d.ingest_body_limit)).split_for_parts().1
 }
 
 /// Serves on `listener` until `shutdown` resolves.

@@ -112,6 +112,12 @@ pub trait ImportTx {
     fn usage_message_ids(&mut self) -> Result<Vec<u64>, StoreError> {
         Err(StoreError::Unsupported("this store does not keep usage events".into()))
     }
+    /// Which of `hashes` are already stored: the dedupe set of a small import (one HTTP request), found by
+    /// point lookups instead of reading every stored hash.
+    fn usage_messages_stored(&mut self, hashes: &[u64]) -> Result<Vec<u64>, StoreError> {
+        let all: std::collections::HashSet<u64> = self.usage_message_ids()?.into_iter().collect();
+        Ok(hashes.iter().copied().filter(|h| all.contains(h)).collect())
+    }
     /// Merges one import's usage rollup, built with `settings`, into the stored rollups.
     fn put_usage(&mut self, _rollup: &holdfast_usage::Rollup, _settings: &holdfast_usage::IngestSettings) -> Result<sqlite::usage::UsageStored, StoreError> {
         Err(StoreError::Unsupported("this store does not keep usage events".into()))

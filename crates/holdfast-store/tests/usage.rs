@@ -46,3 +46,22 @@ fn other_ingest_settings_are_refused_and_nothing_is_written() {
     assert!(e.to_string().contains("session_gap_secs=1800") && e.to_string().contains("session_gap_secs=600"), "{e}");
     assert_eq!(store.usage_counts().unwrap(), before);
 }
+
+#[test]
+fn point_lookups_find_exactly_the_stored_messages_and_new_dimension_ids_stay_dense() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("u.db")).unwrap();
+    let s = IngestSettings::default();
+    import(&mut store, &[track("a", "2025-01-01T10:00:00Z"), track("b", "2025-01-01T10:20:00Z")], &s).unwrap();
+    let mut tx = store.begin_import().unwrap();
+    let all = tx.usage_message_ids().unwrap();
+    assert_eq!(all.len(), 2);
+    let probe = [all[1], 42, all[0]];
+    assert_eq!(tx.usage_messages_stored(&probe).unwrap(), vec![all[1], all[0]], "stored ones, in the order asked");
+    drop(tx);
+    // a second user gets the next id (1): ids stay contiguous, so loading rebuilds the interner
+    let other = r#"{"type":"track","messageId":"c","userId":"u2","event":"Signed In","timestamp":"2025-01-02T10:00:00Z"}"#.to_string();
+    import(&mut store, &[other], &s).unwrap();
+    let r = store.load_usage().unwrap();
+    assert_eq!((r.users.len(), r.users.name(1)), (2, "u2"));
+}

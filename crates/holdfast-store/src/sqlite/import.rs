@@ -360,6 +360,10 @@ impl ImportTx for SqliteImport<'_> {
         super::usage::message_ids(self.conn)
     }
 
+    fn usage_messages_stored(&mut self, hashes: &[u64]) -> Result<Vec<u64>, StoreError> {
+        super::usage::messages_stored(self.conn, hashes)
+    }
+
     fn put_usage(&mut self, rollup: &holdfast_usage::Rollup, settings: &holdfast_usage::IngestSettings) -> Result<super::usage::UsageStored, StoreError> {
         super::usage::put_usage(self.conn, rollup, &settings.fingerprint(), settings.session_gap_secs)
     }

@@ -117,8 +117,22 @@ pub(crate) fn message_ids(conn: &Connection) -> Result<Vec<u64>, StoreError> {
     Ok(out)
 }
 
+/// The hashes among `hashes` that are stored (one primary-key lookup each).
+pub(crate) fn messages_stored(conn: &Connection, hashes: &[u64]) -> Result<Vec<u64>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT 1 FROM usage_messages WHERE hash = ?1")?;
+    let mut out = Vec::new();
+    for &h in hashes {
+        if st.exists([h as i64])? {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
 fn dimension(conn: &Connection, table: &str, names: &Interner, new: &mut u64) -> Result<Vec<u32>, StoreError> {
-    let mut next: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    // ids are contiguous from 0, so max + 1 is the count, read from the rowid b-tree's end instead of a scan
+    // (an HTTP ingest request merges a small rollup into large tables)
+    let mut next: i64 = conn.query_row(&format!("SELECT coalesce(max(id) + 1, 0) FROM {table}"), [], |r| r.get(0))?;
     let mut get = conn.prepare_cached(&format!("SELECT id FROM {table} WHERE name = ?1"))?;
     let mut put = conn.prepare_cached(&format!("INSERT INTO {table} (id, name) VALUES (?1, ?2)"))?;
     let mut out = Vec::with_capacity(names.len());
