@@ -154,6 +154,7 @@ pub fn dispatch(cli: &Cli) -> Result<(), Failure> {
         Command::Reconcile { source } => crate::reconcile::run(&cfg, source),
         Command::Cohorts(a) => crate::lifetime::cohorts(&cfg, a),
         Command::Ltv(a) => crate::lifetime::ltv(&cfg, a),
+        Command::Forecast(a) => crate::forecast::forecast(&cfg, a),
         Command::Themes(a) => crate::signals::themes(&cfg, a),
         Command::BenchUsage(a) => crate::usage_bench::bench_usage(a),
         Command::Predict(a) => crate::predict::predict(&cfg, a),

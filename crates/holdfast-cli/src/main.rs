@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod reconcile;
 mod lifetime;
+mod forecast;
 mod predict;
 mod render;
 mod sync;
@@ -68,6 +69,8 @@ pub enum Command {
     Cohorts(lifetime::CohortsArgs),
     /// Lifetime models per billing interval: Kaplan–Meier, sBG, DEL/DERL, CLV and customer equity.
     Ltv(lifetime::LtvArgs),
+    /// MRR 12 months ahead with 80 % and 95 % bands, and whether the latest month's movements are in their normal range.
+    Forecast(forecast::ForecastArgs),
     /// Feedback themes (configured rules and discovered phrases): share of comments, by NPS group, churn lift.
     Themes(signals::ThemesArgs),
     /// Measure usage ingest (JSONL → rollups → SQLite) and usage KPI speed on simulated events.

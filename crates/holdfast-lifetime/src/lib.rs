@@ -10,6 +10,7 @@
 pub mod btyd;
 pub mod cohorts;
 pub mod error;
+pub mod forecast;
 pub mod km;
 pub mod optimize;
 pub mod sbg;
