@@ -34,18 +34,7 @@ pub fn fmt_value(v: Option<Value>, cur: Currency) -> String {
     }
 }
 
-fn group_thousands(s: &str) -> String {
-    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
-    let (int, frac) = rest.split_once('.').map(|(a, b)| (a, Some(b))).unwrap_or((rest, None));
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{sign}{out}{}", frac.map(|f| format!(".{f}")).unwrap_or_default())
-}
+use holdfast_core::money::group_thousands;
 
 pub fn table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();

@@ -170,8 +170,30 @@ pub fn div_round(num: i128, den: i128, mode: RoundingMode) -> i128 {
     }
 }
 
+/// `-1234567.89` → `-1,234,567.89`: thousands separators for display (CLI tables, dashboard).
+pub fn group_thousands(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
+    let (int, frac) = rest.split_once('.').map(|(a, b)| (a, Some(b))).unwrap_or((rest, None));
+    let mut out = String::with_capacity(s.len() + int.len() / 3);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{sign}{out}{}", frac.map(|f| format!(".{f}")).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn thousands_are_grouped_with_sign_and_decimals_kept() {
+        assert_eq!(group_thousands("-1234567.89"), "-1,234,567.89");
+        assert_eq!(group_thousands("999"), "999");
+        assert_eq!(group_thousands("1000"), "1,000");
+        assert_eq!(group_thousands("0.5"), "0.5");
+    }
+
     use super::*;
 
     #[test]

@@ -196,18 +196,7 @@ fn picker(ctx: &PageCtx) -> Markup {
 
 // ------------------------------------------------------------------ formatting
 
-pub fn group_thousands(s: &str) -> String {
-    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
-    let (int, frac) = rest.split_once('.').map(|(a, b)| (a, Some(b))).unwrap_or((rest, None));
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{sign}{out}{}", frac.map(|f| format!(".{f}")).unwrap_or_default())
-}
+pub use holdfast_core::money::group_thousands;
 
 pub fn money(v: i64, cur: Currency) -> String {
     group_thousands(&cur.format_minor(v))
