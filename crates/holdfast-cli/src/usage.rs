@@ -27,14 +27,7 @@ pub fn event_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
     if path.is_file() {
         return Ok(if is_event_file(path) { vec![path.to_path_buf()] } else { vec![] });
     }
-    let mut out = Vec::new();
-    let entries = std::fs::read_dir(path).map_err(|e| Failure::io(format!("{}: {e}", path.display())))?;
-    for e in entries {
-        let p = e.map_err(|e| Failure::io(format!("{}: {e}", path.display())))?.path();
-        if p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) && is_event_file(&p) {
-            out.push(p);
-        }
-    }
+    let mut out: Vec<PathBuf> = holdfast_ingest::visible_files(path).map_err(Failure::io)?.into_iter().map(|(p, _)| p).filter(|p| is_event_file(p)).collect();
     out.sort();
     Ok(out)
 }

@@ -189,6 +189,25 @@ fn classify(path: &Path) -> Result<Option<(SourceKind, Format)>, ImportError> {
     }
 }
 
+/// The regular, non-hidden files directly in the directory `dir`, with their sizes (unsorted). Every
+/// importer's discovery starts here.
+pub fn visible_files(dir: &Path) -> Result<Vec<(PathBuf, u64)>, ImportError> {
+    let unreadable = |e: std::io::Error| ImportError::new(dir, format!("a readable directory ({e})"));
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let p = entry.path();
+        let md = std::fs::metadata(&p).map_err(|e| ImportError::new(&p, format!("a readable file ({e})")))?;
+        if md.is_file() {
+            out.push((p, md.len()));
+        }
+    }
+    Ok(out)
+}
+
 /// Lists the importable files of `path`: a directory (non-recursive; files that are not `.csv`/`.jsonl`
 /// and hidden files are ignored, but a `.csv`/`.jsonl` whose stem is not a known kind is an error listing
 /// the known names) or a single file. Sorted in dependency order (customers, plans, discounts, fx_rates,
@@ -198,19 +217,10 @@ pub fn discover(path: &Path) -> Result<Vec<SourceFile>, ImportError> {
     let md = std::fs::metadata(path).map_err(|e| ImportError::new(path, format!("an existing file or directory ({e})")))?;
     let mut out = Vec::new();
     if md.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|e| ImportError::new(path, format!("a readable directory ({e})")))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| ImportError::new(path, format!("a readable directory ({e})")))?;
-            let p = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
+        for (p, bytes) in visible_files(path)? {
+            if let Some((kind, format)) = classify(&p)? {
+                out.push(SourceFile { kind, path: p, format, bytes });
             }
-            let Some((kind, format)) = classify(&p)? else { continue };
-            let md = std::fs::metadata(&p).map_err(|e| ImportError::new(&p, format!("a readable file ({e})")))?;
-            if !md.is_file() {
-                continue;
-            }
-            out.push(SourceFile { kind, path: p, format, bytes: md.len() });
         }
     } else {
         match classify(path)? {

@@ -32,17 +32,9 @@ pub fn discover(path: &Path) -> Result<Vec<SignalFile>, ImportError> {
     };
     let mut out = Vec::new();
     if md.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|e| ImportError::new(path, format!("a readable directory ({e})")))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| ImportError::new(path, format!("a readable directory ({e})")))?;
-            let p = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let Some((kind, format)) = classify(&p) else { continue };
-            let md = std::fs::metadata(&p).map_err(|e| ImportError::new(&p, format!("a readable file ({e})")))?;
-            if md.is_file() {
-                out.push(SignalFile { kind, format, path: p, bytes: md.len() });
+        for (p, bytes) in holdfast_ingest::visible_files(path)? {
+            if let Some((kind, format)) = classify(&p) {
+                out.push(SignalFile { kind, format, path: p, bytes });
             }
         }
     } else if let Some((kind, format)) = classify(path) {
