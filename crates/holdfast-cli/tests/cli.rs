@@ -1,21 +1,7 @@
 //! Black-box tests of the `holdfast` binary over real SQLite files.
+mod common;
+use common::{holdfast, ok};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn holdfast(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .current_dir(dir)
-        .env_remove("HOLDFAST_DB")
-        .env_remove("HOLDFAST_CONFIG")
-        .args(args)
-        .output()
-        .expect("run holdfast")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn generate(dir: &Path, name: &str, customers: &str) {
     ok(&holdfast(dir, &["generate", "--out", name, "--customers", customers, "--months", "14", "--seed", "3"]));

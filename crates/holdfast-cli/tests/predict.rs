@@ -1,21 +1,6 @@
 //! `holdfast predict` end to end over a real SQLite store of a simulated company.
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn holdfast(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .current_dir(dir)
-        .env_remove("HOLDFAST_DB")
-        .env_remove("HOLDFAST_CONFIG")
-        .args(args)
-        .output()
-        .expect("run holdfast")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{holdfast, ok};
 
 #[test]
 fn predict_validates_over_time_and_scores_active_customers() {

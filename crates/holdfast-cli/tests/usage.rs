@@ -1,15 +1,7 @@
 //! `holdfast import` with usage events and `holdfast report --section usage`, over real SQLite files.
+mod common;
+use common::{holdfast, ok_with_stderr as ok};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn holdfast(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_holdfast")).current_dir(dir).env_remove("HOLDFAST_DB").env_remove("HOLDFAST_CONFIG").args(args).output().expect("run holdfast")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
 
 fn track(id: &str, user: &str, event: &str, ts: &str) -> String {
     format!(r#"{{"type":"track","messageId":"{id}","userId":"{user}","event":"{event}","timestamp":"{ts}","context":{{"groupId":"cus_000000"}}}}"#)
